@@ -1,0 +1,64 @@
+//! Request body decoding and response body encoding.
+//!
+//! Request bodies are framed only by what RFC 9112 allows (a length or chunked coding, see
+//! [`RequestFraming`](crate::RequestFraming)), so a body is always consumed as a body and never
+//! parsed as the next request.
+
+mod chunked;
+pub(crate) mod encode;
+
+pub use chunked::{ChunkedDecoder, Decoded};
+
+use bytes::BytesMut;
+
+use crate::{Limits, RequestError, RequestFraming};
+
+/// Decodes one request body out of the receive buffer.
+#[derive(Clone, Debug)]
+pub(crate) enum BodyDecoder {
+    /// `Content-Length`: this many bytes still to come.
+    Length(u64),
+    /// Chunked coding.
+    Chunked(ChunkedDecoder),
+}
+
+impl BodyDecoder {
+    /// The decoder for a framing, or `None` when there is no body.
+    pub(crate) fn for_framing(framing: RequestFraming, limits: &Limits) -> Option<Self> {
+        match framing {
+            RequestFraming::None | RequestFraming::Length(0) => None,
+            RequestFraming::Length(n) => Some(Self::Length(n)),
+            RequestFraming::Chunked => Some(Self::Chunked(ChunkedDecoder::new(
+                limits.max_chunk_line,
+                limits.max_trailer_bytes,
+                limits.max_headers,
+            ))),
+        }
+    }
+
+    /// Bytes of body known to be still on the way (`None` when chunked: unknown).
+    pub(crate) fn known_remaining(&self) -> Option<u64> {
+        match self {
+            Self::Length(n) => Some(*n),
+            Self::Chunked(_) => None,
+        }
+    }
+
+    /// The next piece of the body.
+    pub(crate) fn decode(&mut self, input: &mut BytesMut) -> Result<Decoded, RequestError> {
+        match self {
+            Self::Length(0) => Ok(Decoded::End(crate::Headers::new())),
+            Self::Length(remaining) => {
+                if input.is_empty() {
+                    return Ok(Decoded::NeedMore);
+                }
+                let n = usize::try_from(*remaining)
+                    .unwrap_or(usize::MAX)
+                    .min(input.len());
+                *remaining -= n as u64;
+                Ok(Decoded::Data(input.split_to(n).freeze()))
+            }
+            Self::Chunked(decoder) => decoder.decode(input),
+        }
+    }
+}

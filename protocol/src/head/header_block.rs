@@ -1,0 +1,186 @@
+//! The header block, in two modes.
+//!
+//! Strict mode hands the block to `httparse`, which implements RFC 9112's field syntax (no
+//! whitespace before the colon, no obs-fold, no bare CR, no control bytes in values).
+//! Compat mode reproduces CPython's `email` feed parser: the block silently ends at the first
+//! line that is neither `name:` nor a continuation, and continuations are glued onto the
+//! previous value with their line break kept.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::{Headers, ParseMode, RequestError};
+
+/// Parses a complete header block (every line, through the terminating blank line).
+pub(crate) fn parse(
+    block: &Bytes,
+    mode: ParseMode,
+    max_headers: usize,
+) -> Result<Headers, RequestError> {
+    match mode {
+        ParseMode::Strict => parse_strict(block, max_headers),
+        ParseMode::Compat => Ok(parse_compat(block)),
+    }
+}
+
+/// How many fields fit on the stack before `parse_strict` falls back to the heap.
+const STACK_FIELDS: usize = 128;
+
+fn parse_strict(block: &Bytes, max_headers: usize) -> Result<Headers, RequestError> {
+    let mut on_stack = [httparse::EMPTY_HEADER; STACK_FIELDS];
+    let mut on_heap;
+    let storage: &mut [httparse::Header<'_>] = if max_headers <= STACK_FIELDS {
+        &mut on_stack[..max_headers]
+    } else {
+        on_heap = vec![httparse::EMPTY_HEADER; max_headers];
+        &mut on_heap
+    };
+    match httparse::parse_headers(block, storage) {
+        Ok(httparse::Status::Complete((_, fields))) => {
+            let mut headers = Headers::with_capacity(fields.len());
+            for field in fields {
+                headers.append(
+                    block.slice_ref(field.name.as_bytes()),
+                    block.slice_ref(field.value),
+                );
+            }
+            Ok(headers)
+        }
+        Err(httparse::Error::TooManyHeaders) => Err(RequestError::TooManyHeaders),
+        Ok(httparse::Status::Partial) | Err(_) => Err(RequestError::InvalidHeader),
+    }
+}
+
+/// The first character class of CPython's `email.feedparser.headerRE`:
+/// `^(From |[\041-\071\073-\176]*:|[\t ])`.
+fn is_name_byte(b: u8) -> bool {
+    matches!(b, 0x21..=0x39 | 0x3b..=0x7e)
+}
+
+fn parse_compat(block: &Bytes) -> Headers {
+    let mut headers = Headers::new();
+    // A field being built: name, and value (owned once a continuation line is glued on).
+    let mut current: Option<(Bytes, BytesMut)> = None;
+    let flush = |headers: &mut Headers, current: &mut Option<(Bytes, BytesMut)>| {
+        if let Some((name, value)) = current.take() {
+            headers.append(name, value.freeze());
+        }
+    };
+    let mut previous_ending: &[u8] = b"";
+    for (line, ending) in compat_lines(block) {
+        let line_break = std::mem::replace(&mut previous_ending, ending);
+        if line.is_empty() {
+            break;
+        }
+        if line[0] == b' ' || line[0] == b'\t' {
+            // A continuation: CPython keeps the line break and the indentation in the value.
+            match current.as_mut() {
+                Some((_, value)) => {
+                    value.extend_from_slice(line_break);
+                    value.extend_from_slice(line);
+                }
+                None => break,
+            }
+            continue;
+        }
+        if line.starts_with(b"From ") {
+            continue;
+        }
+        let name_len = line.iter().take_while(|&&b| is_name_byte(b)).count();
+        if line.get(name_len) != Some(&b':') {
+            break;
+        }
+        flush(&mut headers, &mut current);
+        let name = block.slice_ref(&line[..name_len]);
+        let value = &line[name_len + 1..];
+        let value = &value[value
+            .iter()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count()..];
+        current = Some((name, BytesMut::from(value)));
+    }
+    flush(&mut headers, &mut current);
+    headers
+}
+
+/// Splits on `\r\n`, `\n` or a lone `\r`, as the email parser does. Yields `(line, ending)`.
+fn compat_lines(block: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    let mut rest = block;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\r' || b == b'\n')
+            .unwrap_or(rest.len());
+        let line = &rest[..end];
+        let ending_len = match &rest[end..] {
+            [b'\r', b'\n', ..] => 2,
+            [] => 0,
+            _ => 1,
+        };
+        let ending = &rest[end..end + ending_len];
+        rest = &rest[end + ending_len..];
+        Some((line, ending))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(h: &Headers) -> Vec<String> {
+        h.iter()
+            .map(|f| String::from_utf8_lossy(f.name()).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn strict_keeps_case_and_order() {
+        let block = Bytes::from_static(b"Host: x\r\nX-A: 1\r\nx-a: 2\r\n\r\n");
+        let h = parse(&block, ParseMode::Strict, 100).unwrap();
+        assert_eq!(names(&h), ["Host", "X-A", "x-a"]);
+        assert_eq!(h.get_all("X-a").collect::<Vec<_>>(), [&b"1"[..], b"2"]);
+    }
+
+    #[test]
+    fn strict_rejects_what_rfc_9112_forbids() {
+        for bad in [
+            &b"Host : x\r\n\r\n"[..],
+            b"Host: x\r\n folded\r\n\r\n",
+            b"Host: x\rY: z\r\n\r\n",
+            b"no colon\r\n\r\n",
+            b"Host: a\x00b\r\n\r\n",
+        ] {
+            let r = parse(&Bytes::from_static(bad), ParseMode::Strict, 100);
+            assert_eq!(
+                r,
+                Err(RequestError::InvalidHeader),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn compat_block_ends_silently_at_a_bad_line() {
+        let block = Bytes::from_static(b"A: 1\r\nConnection : keep-alive\r\nB: 2\r\n\r\n");
+        let h = parse(&block, ParseMode::Compat, 100).unwrap();
+        assert_eq!(names(&h), ["A"]);
+    }
+
+    #[test]
+    fn compat_folds_keep_line_break_and_trailing_space() {
+        let block = Bytes::from_static(b"Connection:\r\n keep-alive\r\nX:  v  \r\n\r\n");
+        let h = parse(&block, ParseMode::Compat, 100).unwrap();
+        assert_eq!(h.get("connection"), Some(&b"\r\n keep-alive"[..]));
+        assert_eq!(h.get("x"), Some(&b"v  "[..]));
+    }
+
+    #[test]
+    fn compat_bare_cr_starts_a_new_line() {
+        let block = Bytes::from_static(b"A: 1\rB: 2\r\n\r\n");
+        let h = parse(&block, ParseMode::Compat, 100).unwrap();
+        assert_eq!(names(&h), ["A", "B"]);
+    }
+}

@@ -1,0 +1,321 @@
+//! The request line, in two modes: RFC 9112 (strict) and what CPython accepts (compat).
+//!
+//! Both modes answer the same questions in the same order as CPython's `parse_request`, so an
+//! error names the same token CPython would name (`Bad request version ('HTTP/1.1.1')`): when
+//! three or more words are present the *last* one is checked as a version first, then the word
+//! count, then the HTTP/0.9 rules.
+
+use bytes::Bytes;
+
+use crate::{ParseMode, RequestError, Version};
+
+/// A parsed request line. All fields are slices of the line.
+#[derive(Debug)]
+pub(crate) struct RequestLine {
+    pub(crate) method: Bytes,
+    pub(crate) target: Bytes,
+    pub(crate) version: Version,
+    pub(crate) version_raw: Bytes,
+}
+
+/// What a request line turned out to be.
+#[derive(Debug)]
+pub(crate) enum LineOutcome {
+    Request(RequestLine),
+    /// Only whitespace: CPython closes the connection without a reply (compat mode only).
+    Blank,
+}
+
+/// Parses `line` (its line ending already removed).
+pub(crate) fn parse(
+    line: &Bytes,
+    mode: ParseMode,
+    allow_http09: bool,
+) -> Result<LineOutcome, RequestError> {
+    let mut words = [0..0, 0..0, 0..0];
+    let (count, last) = match mode {
+        ParseMode::Strict => split_strict(line, &mut words).ok_or_else(|| bad_syntax(line))?,
+        ParseMode::Compat => split_compat(line, &mut words),
+    };
+    if count == 0 {
+        return match mode {
+            ParseMode::Compat => Ok(LineOutcome::Blank),
+            ParseMode::Strict => Err(bad_syntax(line)),
+        };
+    }
+    let mut version = None;
+    if count >= 3 {
+        let token = line.slice(last.clone());
+        version = Some((parse_version(&token, mode)?, token));
+    }
+    if !(2..=3).contains(&count) {
+        return Err(bad_syntax(line));
+    }
+    let method = line.slice(words[0].clone());
+    let target = line.slice(words[1].clone());
+    if mode == ParseMode::Strict && !valid_strict(&method, &target) {
+        return Err(bad_syntax(line));
+    }
+    let (version, version_raw) = if let Some(v) = version {
+        v
+    } else {
+        if &method[..] != b"GET" || !allow_http09 {
+            return Err(RequestError::BadHttp09Method { method });
+        }
+        (Version::Http09, Bytes::new())
+    };
+    if let Version::Http { major, .. } = version {
+        if major >= 2 {
+            return Err(RequestError::UnsupportedVersion { token: version_raw });
+        }
+        if major == 0 && !allow_http09 {
+            return Err(RequestError::BadVersion { token: version_raw });
+        }
+    }
+    Ok(LineOutcome::Request(RequestLine {
+        method,
+        target,
+        version,
+        version_raw,
+    }))
+}
+
+fn bad_syntax(line: &Bytes) -> RequestError {
+    RequestError::BadRequestSyntax { line: line.clone() }
+}
+
+/// Splits on single spaces. Returns the number of words (capped at 4, meaning "too many") and
+/// the range of the last word, or `None` for an empty word (two spaces, a leading or trailing
+/// space): RFC 9112 allows exactly one space between the parts.
+fn split_strict(
+    line: &[u8],
+    words: &mut [std::ops::Range<usize>; 3],
+) -> Option<(usize, std::ops::Range<usize>)> {
+    if line.is_empty() {
+        return Some((0, 0..0));
+    }
+    let mut count = 0;
+    let mut start = 0;
+    let mut last = 0..0;
+    for (i, piece) in line.split(|&b| b == b' ').enumerate() {
+        let range = start..start + piece.len();
+        start = range.end + 1;
+        if piece.is_empty() {
+            return None;
+        }
+        if i < 3 {
+            words[i] = range.clone();
+        }
+        count = i + 1;
+        last = range;
+    }
+    Some((count.min(4), last))
+}
+
+/// Python's `str.split()` on the latin-1 decoded line: runs of whitespace separate words.
+fn split_compat(
+    line: &[u8],
+    words: &mut [std::ops::Range<usize>; 3],
+) -> (usize, std::ops::Range<usize>) {
+    let mut count = 0;
+    let mut last = 0..0;
+    let mut i = 0;
+    while i < line.len() {
+        if is_python_space(line[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < line.len() && !is_python_space(line[i]) {
+            i += 1;
+        }
+        if count < 3 {
+            words[count] = start..i;
+        }
+        count += 1;
+        last = start..i;
+    }
+    (count.min(4), last)
+}
+
+/// Whitespace as Python's `str.split()` sees latin-1 text.
+fn is_python_space(b: u8) -> bool {
+    matches!(
+        b,
+        b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x1c..=0x1f | b' ' | 0x85 | 0xa0
+    )
+}
+
+/// `HTTP/<a>.<b>`. Strict: one digit each. Compat: one to ten ASCII digits each, as CPython
+/// (gh-103204 closed `+`, `-`, `_` and huge numbers).
+fn parse_version(token: &Bytes, mode: ParseMode) -> Result<Version, RequestError> {
+    let bad = || RequestError::BadVersion {
+        token: token.clone(),
+    };
+    let rest = token.strip_prefix(b"HTTP/").ok_or_else(bad)?;
+    let mut parts = rest.split(|&b| b == b'.');
+    let (Some(major), Some(minor), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    let max_digits = match mode {
+        ParseMode::Strict => 1,
+        ParseMode::Compat => 10,
+    };
+    let number = |digits: &[u8]| -> Option<u64> {
+        if digits.is_empty() || digits.len() > max_digits || !digits.iter().all(u8::is_ascii_digit)
+        {
+            return None;
+        }
+        Some(digits.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
+    };
+    match (number(major), number(minor)) {
+        (Some(major), Some(minor)) => Ok(Version::Http { major, minor }),
+        _ => Err(bad()),
+    }
+}
+
+/// RFC 9112: the method is a token; the target has no whitespace or control bytes.
+fn valid_strict(method: &[u8], target: &[u8]) -> bool {
+    method.iter().copied().all(is_tchar) && target.iter().all(|&b| b > 0x20 && b != 0x7f)
+}
+
+/// RFC 9110 `tchar`.
+pub(crate) fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(line: &str, mode: ParseMode) -> Result<LineOutcome, RequestError> {
+        parse(&Bytes::copy_from_slice(line.as_bytes()), mode, true)
+    }
+
+    fn ok(line: &str, mode: ParseMode) -> RequestLine {
+        match run(line, mode) {
+            Ok(LineOutcome::Request(r)) => r,
+            other => panic!("{line:?}: {other:?}"),
+        }
+    }
+
+    fn err(line: &str, mode: ParseMode) -> RequestError {
+        match run(line, mode) {
+            Err(e) => e,
+            other => panic!("{line:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn cpython_accepts_runs_of_whitespace_and_long_versions() {
+        let r = ok("GET  /a \t HTTP/01.00 ", ParseMode::Compat);
+        assert_eq!(&r.method[..], b"GET");
+        assert_eq!(&r.target[..], b"/a");
+        assert_eq!(r.version, Version::HTTP_10);
+        assert_eq!(&r.version_raw[..], b"HTTP/01.00");
+        let line = Bytes::from_static(b"GET\xa0/a.txt\xa0HTTP/1.0");
+        let Ok(LineOutcome::Request(r)) = parse(&line, ParseMode::Compat, true) else {
+            panic!()
+        };
+        assert_eq!(&r.target[..], b"/a.txt");
+    }
+
+    #[test]
+    fn strict_wants_single_spaces() {
+        assert!(matches!(
+            err("GET  /a HTTP/1.0", ParseMode::Strict),
+            RequestError::BadRequestSyntax { .. }
+        ));
+        assert_eq!(
+            ok("GET /a HTTP/1.1", ParseMode::Strict).version,
+            Version::HTTP_11
+        );
+        assert!(matches!(
+            err("GET /a HTTP/01.0", ParseMode::Strict),
+            RequestError::BadVersion { .. }
+        ));
+    }
+
+    #[test]
+    fn version_errors_name_the_token() {
+        for mode in [ParseMode::Strict, ParseMode::Compat] {
+            for v in [
+                "HTTP/1.1.1",
+                "FOO/1.0",
+                "http/1.0",
+                "HTTP/-9_9_9.+9_9_9",
+                "HTTP/1.909876543210",
+            ] {
+                let line = format!("GET /a {v}");
+                assert_eq!(
+                    err(&line, mode),
+                    RequestError::BadVersion {
+                        token: Bytes::copy_from_slice(v.as_bytes())
+                    },
+                    "{mode:?} {v}"
+                );
+            }
+        }
+        // Version is checked before the word count, as in CPython.
+        assert!(matches!(
+            err("GET /a b FOO/1", ParseMode::Compat),
+            RequestError::BadVersion { .. }
+        ));
+    }
+
+    #[test]
+    fn major_two_and_above_is_505() {
+        assert!(matches!(
+            err("GET / HTTP/2.0", ParseMode::Strict),
+            RequestError::UnsupportedVersion { .. }
+        ));
+        assert_eq!(err("GET / HTTP/9.9", ParseMode::Compat).status_hint(), 505);
+    }
+
+    #[test]
+    fn word_counts() {
+        assert!(matches!(
+            err("GET", ParseMode::Compat),
+            RequestError::BadRequestSyntax { .. }
+        ));
+        assert!(matches!(
+            err("GET /a b.txt HTTP/1.0", ParseMode::Compat),
+            RequestError::BadRequestSyntax { .. }
+        ));
+        assert!(matches!(
+            run("  \t", ParseMode::Compat),
+            Ok(LineOutcome::Blank)
+        ));
+        assert!(matches!(
+            err("", ParseMode::Strict),
+            RequestError::BadRequestSyntax { .. }
+        ));
+    }
+
+    #[test]
+    fn http09() {
+        for mode in [ParseMode::Strict, ParseMode::Compat] {
+            assert_eq!(ok("GET /a.txt", mode).version, Version::Http09);
+            assert_eq!(
+                err("POST /a.txt", mode),
+                RequestError::BadHttp09Method {
+                    method: Bytes::from_static(b"POST")
+                }
+            );
+        }
+        let off = parse(&Bytes::from_static(b"GET /"), ParseMode::Strict, false);
+        assert!(matches!(off, Err(RequestError::BadHttp09Method { .. })));
+    }
+
+    #[test]
+    fn strict_rejects_non_token_methods_compat_keeps_them() {
+        assert!(matches!(
+            err("<script> / HTTP/1.0", ParseMode::Strict),
+            RequestError::BadRequestSyntax { .. }
+        ));
+        assert_eq!(
+            &ok("<script> / HTTP/1.0", ParseMode::Compat).method[..],
+            b"<script>"
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! A sans-IO HTTP/1.x server connection.
+//!
+//! This crate turns the bytes a client sends into request events, and the responses an
+//! application gives it into the bytes to send back. It does no I/O at all: no sockets, no
+//! files, no threads, no clock. A runtime (blocking threads, an async executor, a mio reactor,
+//! a fuzzer, a unit test) moves the bytes and passes the time in; the same
+//! [`ServerConnection`] works under all of them.
+//!
+//! # The states of one exchange
+//!
+//! ```text
+//!                    receive()                         receive()
+//!   ┌───────────┐  head complete   ┌─────────────┐  body complete   ┌──────────────┐
+//!   │ read head │ ───────────────▶ │  read body  │ ───────────────▶ │ request done │
+//!   └───────────┘  Event::Request  └─────────────┘  Event::Body…    └──────────────┘
+//!     ▲     │                             │          Event::EndOfRequest    │
+//!     │     │ bad bytes                   │ bad framing                     │ send_response()
+//!     │     ▼                             ▼                                 ▼
+//!     │   ┌────────────────────────────────────┐                    ┌──────────────┐
+//!     │   │ Event::RequestError: answer, close │                    │  responding  │ send_body()
+//!     │   └────────────────────────────────────┘                    └──────────────┘
+//!     │                                                                     │ finish_response()
+//!     │   keep-alive: parse pipelined bytes                                 ▼ advance_transmit()
+//!     └──────────────────────────────────────────────────────────── Event::ResponseComplete
+//!                                     no keep-alive ──▶ Transmit::Shutdown ──▶ linger ──▶ closed
+//! ```
+//!
+//! # Driving it
+//!
+//! After every input (`receive`, `receive_eof`, `handle_timeout`) and every command
+//! (`send_*`, `finish_response`), drain [`poll_event`](ServerConnection::poll_event) and
+//! [`poll_transmit`](ServerConnection::poll_transmit) until both are empty, then wait for the
+//! socket (reading only while [`wants_read`](ServerConnection::wants_read)) or for
+//! [`poll_timeout`](ServerConnection::poll_timeout), whichever comes first.
+//!
+//! This walks one request through every state:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::{Duration, Instant};
+//!
+//! use protocol::{Config, Event, ResponseBody, ResponseHead, ServerConnection, Transmit};
+//!
+//! let mut config = Config::default();
+//! config.protocol_version = "HTTP/1.1".into();
+//! let t0 = Instant::now();
+//! let mut conn = ServerConnection::new(Arc::new(config), t0);
+//!
+//! // Read head, then read body: the bytes may arrive in any pieces.
+//! conn.receive(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Le", t0);
+//! assert_eq!(conn.poll_event(), None);
+//! conn.receive(b"ngth: 5\r\n\r\nhel", t0);
+//! let Some(Event::Request(head)) = conn.poll_event() else { panic!() };
+//! assert_eq!(&head.target[..], b"/echo");
+//! assert_eq!(conn.poll_event(), Some(Event::Body("hel".into())));
+//! conn.receive(b"lo", t0 + Duration::from_millis(5));
+//! assert_eq!(conn.poll_event(), Some(Event::Body("lo".into())));
+//!
+//! // Request done.
+//! assert!(matches!(conn.poll_event(), Some(Event::EndOfRequest { .. })));
+//!
+//! // Responding: the head and body are queued, then written by the runtime.
+//! let response = ResponseHead::new(200).with_header("Content-Type", "text/plain");
+//! conn.send_response(&response, ResponseBody::Length(5)).unwrap();
+//! conn.send_body("hello".into()).unwrap();
+//! conn.finish_response().unwrap();
+//! let mut wire = Vec::new();
+//! while let Some(Transmit::Bytes(bytes)) = conn.poll_transmit() {
+//!     wire.extend_from_slice(bytes);
+//!     let n = bytes.len();
+//!     conn.advance_transmit(n);
+//! }
+//! assert_eq!(
+//!     wire,
+//!     b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello"
+//! );
+//!
+//! // Every byte is out: the response is complete and the connection waits for the next
+//! // request, with the idle deadline armed.
+//! assert_eq!(conn.poll_event(), Some(Event::ResponseComplete { keep_alive: true }));
+//! assert!(conn.poll_timeout().is_some());
+//!
+//! // The client goes away: the connection shuts down.
+//! conn.receive_eof(t0 + Duration::from_secs(1));
+//! assert_eq!(conn.poll_event(), Some(Event::PeerClosed));
+//! assert_eq!(conn.poll_transmit(), Some(Transmit::Shutdown));
+//! assert!(conn.is_closed());
+//! ```
+//!
+//! # Strict on the wire
+//!
+//! By default ([`ParseMode::Strict`]) the parser follows RFC 9112 wherever leniency could let
+//! two parsers disagree, and request bodies are always framed by `Content-Length` or chunked
+//! coding: a body is read or discarded, never parsed as the next request.
+//! [`ParseMode::Compat`] accepts exactly what CPython's `http.server` accepts, for teaching
+//! and differential testing.
+//!
+//! # What the core does not do
+//!
+//! It adds no header the application did not ask for (no `Date`, `Server` or `Connection`),
+//! so a server built on it can answer byte for byte as CPython does. It never reads a file:
+//! a file body is an *external span* ([`ServerConnection::send_body_external`]) that the
+//! runtime sends itself, with sendfile where it can.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod body;
+mod config;
+mod connection;
+mod error;
+mod event;
+mod head;
+mod headers;
+mod message;
+pub mod status;
+mod timer;
+mod transmit;
+
+pub use config::{Config, Limits, ParseMode, Timeouts};
+pub use connection::ServerConnection;
+pub use error::{RequestError, UsageError};
+pub use event::{Event, TimeoutKind};
+pub use headers::{HeaderField, Headers};
+pub use message::{RequestFraming, RequestHead, ResponseBody, ResponseHead, Version};
+pub use transmit::Transmit;
