@@ -1,0 +1,63 @@
+//! The response plan: what to send, decided without touching the network.
+//!
+//! A runtime executes a plan: it writes `head` through the protocol core, then the body: bytes
+//! from memory, a span of an open file (with sendfile where it can), or a CGI process whose
+//! output it streams. No runtime decides *what* to answer; they only decide *how* to move it.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use protocol::ResponseHead;
+
+/// A response, ready to be executed by a runtime.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Plan {
+    /// Status line and headers, in CPython's order and spelling.
+    pub head: ResponseHead,
+    /// What follows the head.
+    pub body: PlanBody,
+    /// Lines to log before the access-log line (CPython's `code 404, message File not found`).
+    pub log_messages: Vec<String>,
+}
+
+/// The body of a planned response.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PlanBody {
+    /// No body; the head is sent exactly as planned (replies to HEAD, 301, 304, errors to HEAD).
+    /// A `Content-Length` in the head describes what a GET would have received.
+    Empty,
+    /// An in-memory body (listings, error pages); `Content-Length` is in the head.
+    Bytes(Bytes),
+    /// `len` bytes of an open file from `offset`; `Content-Length` is in the head.
+    File {
+        /// The file, opened while planning, so what was measured is what is sent.
+        file: File,
+        /// Where to start.
+        offset: u64,
+        /// How many bytes.
+        len: u64,
+    },
+    /// Run a CGI script; its output completes the head (passthrough) and the body.
+    Cgi(CgiSpec),
+}
+
+/// How to run one CGI script: everything a runtime needs to spawn it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CgiSpec {
+    /// The program to execute (the script itself, or the Python interpreter for `.py`).
+    pub program: PathBuf,
+    /// Arguments after the program (the script path for `.py`, then argv from the query).
+    pub args: Vec<OsString>,
+    /// The complete environment of the child (the server's own environment is not inherited
+    /// except where CPython copies it).
+    pub env: Vec<(OsString, OsString)>,
+    /// The working directory of the child.
+    pub cwd: PathBuf,
+    /// The script path, for log messages.
+    pub script: PathBuf,
+}
