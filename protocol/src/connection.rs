@@ -91,6 +91,8 @@ pub struct ServerConnection {
     idle_since: Instant,
     /// When the request body last made progress.
     body_progress: Instant,
+    /// The request line of a head that failed to parse, for logging.
+    failed_line: Option<Bytes>,
     /// The peer closed its side.
     peer_eof: bool,
     /// The application asked to close once the current exchange is over.
@@ -118,6 +120,7 @@ impl ServerConnection {
             head_started: Some(now),
             idle_since: now,
             body_progress: now,
+            failed_line: None,
             peer_eof: false,
             draining: false,
             lingering: false,
@@ -499,6 +502,13 @@ impl ServerConnection {
             && !self.closed
     }
 
+    /// The request line (ending stripped) of a head that failed with a
+    /// [`RequestError`], when one was read: what CPython logs as `requestline`. `None` when the
+    /// error came before a complete line (414) or after a head was delivered.
+    pub fn failed_request_line(&self) -> Option<&Bytes> {
+        self.failed_line.as_ref()
+    }
+
     /// Whether the connection is over: the runtime should close the socket.
     pub fn is_closed(&self) -> bool {
         self.closed
@@ -632,6 +642,9 @@ impl ServerConnection {
     /// The peer broke the protocol: stop reading, let the application answer if it can.
     fn fail(&mut self, error: RequestError) {
         self.reading = Reading::Closed;
+        if matches!(self.writing, Writing::Idle) {
+            self.failed_line = self.head_reader.last_line().cloned();
+        }
         self.head_reader = HeadReader::default();
         self.input.clear();
         self.exchange.keep_alive = false;

@@ -37,9 +37,17 @@ pub(crate) struct HeadReader {
     scanned: usize,
     /// Header lines seen so far.
     lines: usize,
+    /// The last request line seen (ending stripped), kept after a parse error so the
+    /// application can log it as CPython does.
+    last_line: Option<Bytes>,
 }
 
 impl HeadReader {
+    /// The request line of the head being read (or that failed to parse), ending stripped.
+    pub(crate) fn last_line(&self) -> Option<&Bytes> {
+        self.last_line.as_ref()
+    }
+
     /// Whether part of a head has arrived (the header-read deadline should run).
     pub(crate) fn started(&self, input: &[u8]) -> bool {
         self.line.is_some() || !input.is_empty()
@@ -125,6 +133,7 @@ impl HeadReader {
         config: &Config,
     ) -> Result<Option<Progress>, RequestError> {
         let line = strip_line_ending(raw, config.parse_mode);
+        self.last_line = Some(line.clone());
         match request_line::parse(&line, config.parse_mode, config.allow_http09)? {
             LineOutcome::Blank => {
                 *self = Self::default();
