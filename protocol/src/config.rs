@@ -34,8 +34,9 @@ pub struct Limits {
     pub max_header_line: usize,
     /// Most header fields (431 past it). CPython 3.15: 100.
     pub max_headers: usize,
-    /// Largest header block (all header lines together) (431 past it). CPython has no such
-    /// bound, which lets one request hold 100 lines of 64 KiB each.
+    /// Largest header block (all header lines together, the blank line that ends it
+    /// included) (431 past it). CPython has no such bound, which lets one request hold 100
+    /// lines of 64 KiB each.
     pub max_head: usize,
     /// Longest chunk-size line including extensions.
     pub max_chunk_line: usize,

@@ -154,13 +154,16 @@ pub enum UsageError {
     ContentLengthMismatch,
     /// Chunked encoding was asked for an HTTP/1.0 peer.
     ChunkedNotSupported,
-    /// A header name or value contains CR, LF or NUL (response splitting), or a name is not a token.
+    /// A header value contains CR or LF (response splitting) or another control byte other
+    /// than HTAB, or a name is not a token.
     InvalidHeader {
         /// Position of the field in the head.
         index: usize,
     },
-    /// The reason phrase contains CR or LF.
+    /// The reason phrase contains a control byte other than HTAB (CR and LF among them).
     InvalidReason,
+    /// The status code is not three digits (100 to 999).
+    InvalidStatus,
     /// `100 Continue` was not expected, or is too late.
     ContinueNotExpected,
     /// The connection is closed or closing.
@@ -188,7 +191,8 @@ impl std::fmt::Display for UsageError {
             }
             Self::ChunkedNotSupported => f.write_str("chunked encoding needs an HTTP/1.1 peer"),
             Self::InvalidHeader { index } => write!(f, "header field {index} is not valid"),
-            Self::InvalidReason => f.write_str("reason phrase contains CR or LF"),
+            Self::InvalidReason => f.write_str("reason phrase contains a control byte"),
+            Self::InvalidStatus => f.write_str("status code is not three digits"),
             Self::ContinueNotExpected => f.write_str("100 Continue is not expected here"),
             Self::Closed => f.write_str("the connection is closed"),
         }

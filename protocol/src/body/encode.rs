@@ -105,25 +105,35 @@ impl std::fmt::Write for Fmt<'_> {
     }
 }
 
-/// Checks that no field can split the response (CR, LF, NUL) and that names are tokens.
+/// Checks that the head can be parsed by a client as it was meant: a three-digit status, no
+/// field that can split the response (CR, LF) or that RFC 9112 forbids (other control
+/// bytes), names that are tokens.
 pub(crate) fn validate(head: &ResponseHead) -> Result<(), UsageError> {
+    // `status-code = 3DIGIT`: `HTTP/1.1 42` or `HTTP/1.1 1000` is not a status line at all.
+    if !(100..=999).contains(&head.status) {
+        return Err(UsageError::InvalidStatus);
+    }
     if let Some(reason) = &head.reason
-        && reason.iter().any(|&b| matches!(b, b'\r' | b'\n' | 0))
+        && !reason.iter().copied().all(is_field_text)
     {
         return Err(UsageError::InvalidReason);
     }
     for (index, field) in head.headers.iter().enumerate() {
         let name_ok =
             !field.name().is_empty() && field.name().iter().copied().all(crate::head::is_tchar);
-        let value_ok = !field
-            .value()
-            .iter()
-            .any(|&b| matches!(b, b'\r' | b'\n' | 0));
+        let value_ok = field.value().iter().copied().all(is_field_text);
         if !name_ok || !value_ok {
             return Err(UsageError::InvalidHeader { index });
         }
     }
     Ok(())
+}
+
+/// RFC 9112 `reason-phrase` and RFC 9110 `field-value` bytes: HTAB, SP, VCHAR, obs-text.
+/// CR and LF would split the response; the other control bytes make clients (httparse,
+/// browsers) reject the whole head.
+fn is_field_text(b: u8) -> bool {
+    b == b'\t' || (b >= 0x20 && b != 0x7f)
 }
 
 /// A framing field the core adds because the application chose a body kind without writing it.
@@ -176,4 +186,56 @@ pub(crate) fn continue_head(out: &mut OutQueue, version: &[u8]) {
     buf.put_slice(version);
     buf.put_slice(b" 100 Continue\r\n\r\n");
     out.commit_scratch();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_must_be_three_digits() {
+        // Regression (fuzz `response_roundtrip`): status 0 was written as `HTTP/1.1 0 `.
+        for status in [0, 42, 99, 1000, u16::MAX] {
+            assert_eq!(
+                validate(&ResponseHead::new(status)),
+                Err(UsageError::InvalidStatus),
+                "{status}"
+            );
+        }
+        for status in [100, 200, 999] {
+            assert_eq!(validate(&ResponseHead::new(status)), Ok(()));
+        }
+    }
+
+    #[test]
+    fn control_bytes_are_refused_htab_and_obs_text_kept() {
+        let reason = |r: &'static [u8]| validate(&ResponseHead::new(200).with_reason(r));
+        let value = |v: &'static [u8]| validate(&ResponseHead::new(200).with_header("X", v));
+        for bad in [
+            &b"a\rb"[..],
+            b"a\nb",
+            b"a\x00b",
+            b"a\x01b",
+            b"a\x7fb",
+            b"\x1b[31m",
+        ] {
+            assert_eq!(reason(bad), Err(UsageError::InvalidReason), "{bad:?}");
+            assert_eq!(
+                value(bad),
+                Err(UsageError::InvalidHeader { index: 0 }),
+                "{bad:?}"
+            );
+        }
+        for good in [&b"File not found"[..], b"a\tb", b"caf\xc3\xa9", b""] {
+            assert_eq!(reason(good), Ok(()));
+            assert_eq!(value(good), Ok(()));
+        }
+        let bad_name = ResponseHead::new(200)
+            .with_header("Ok", "1")
+            .with_header("Bad Name", "1");
+        assert_eq!(
+            validate(&bad_name),
+            Err(UsageError::InvalidHeader { index: 1 })
+        );
+    }
 }

@@ -81,21 +81,23 @@ impl HeadReader {
         }
         loop {
             let Some(lf) = find_lf(input, self.scanned) else {
-                if input.len() - self.scanned >= config.limits.max_header_line {
-                    return Err(RequestError::HeaderLineTooLong);
-                }
-                if input.len() > config.limits.max_head {
-                    return Err(RequestError::HeadTooLarge);
+                if input.len() > self.scanned {
+                    let content = input.len() - self.scanned;
+                    if let Some(e) =
+                        crossed_limit(self.scanned, content, input.len() - 1, &config.limits)
+                    {
+                        return Err(e);
+                    }
                 }
                 return Ok(Progress::NeedMore);
             };
+            if let Some(e) = crossed_limit(self.scanned, lf - self.scanned, lf, &config.limits) {
+                return Err(e);
+            }
             let line = &input[self.scanned..=lf];
             if line == b"\n" || line == b"\r\n" {
                 let block = input.split_to(lf + 1).freeze();
                 return self.finish(&block, config).map(Progress::Head);
-            }
-            if line.len() > config.limits.max_header_line {
-                return Err(RequestError::HeaderLineTooLong);
             }
             self.lines += 1;
             if self.lines > config.limits.max_headers {
@@ -178,6 +180,32 @@ impl HeadReader {
     }
 }
 
+/// The first header-block limit the line starting at `start` crosses, if any.
+///
+/// `content` counts the line's bytes before its LF (all of them while the LF has not
+/// arrived); `last` is the index of the line's last byte seen so far (its LF, once there).
+/// Each limit is judged by the byte at which it is crossed, not by the order of the checks,
+/// so the verdict is the same however the head was split across reads: a head that arrives
+/// whole is held to the block limit exactly as one that trickles in.
+fn crossed_limit(
+    start: usize,
+    content: usize,
+    last: usize,
+    limits: &crate::Limits,
+) -> Option<RequestError> {
+    // A line of `max_header_line` bytes without its LF is already too long.
+    let line = (content >= limits.max_header_line)
+        .then(|| start + limits.max_header_line.saturating_sub(1));
+    // The block (terminating blank line included) may hold `max_head` bytes.
+    let head = (last >= limits.max_head).then_some(limits.max_head);
+    match (line, head) {
+        (Some(l), Some(h)) if h < l => Some(RequestError::HeadTooLarge),
+        (Some(_), _) => Some(RequestError::HeaderLineTooLong),
+        (None, Some(_)) => Some(RequestError::HeadTooLarge),
+        (None, None) => None,
+    }
+}
+
 fn find_lf(input: &[u8], from: usize) -> Option<usize> {
     memchr::memchr(b'\n', input.get(from..)?).map(|i| from + i)
 }
@@ -223,4 +251,79 @@ fn strip_line_ending(raw: &Bytes, mode: ParseMode) -> Bytes {
 /// Parses a chunked body's trailer section (through its blank line) with the strict rules.
 pub(crate) fn parse_trailers(block: &Bytes, max_fields: usize) -> Result<Headers, RequestError> {
     header_block::parse(block, ParseMode::Strict, max_fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the reader over `wire` delivered in pieces of `step` bytes; returns the outcome
+    /// at the first head or error.
+    fn read(wire: &[u8], step: usize, config: &Config) -> Result<RequestHead, RequestError> {
+        let mut reader = HeadReader::default();
+        let mut input = BytesMut::new();
+        for piece in wire.chunks(step) {
+            input.extend_from_slice(piece);
+            match reader.advance(&mut input, config)? {
+                Progress::Head(head) => return Ok(head),
+                Progress::NeedMore => {}
+                Progress::Blank => panic!("blank line"),
+            }
+        }
+        panic!("head incomplete")
+    }
+
+    fn small(max_head: usize, max_header_line: usize) -> Config {
+        let mut config = Config::default();
+        config.limits.max_head = max_head;
+        config.limits.max_header_line = max_header_line;
+        config
+    }
+
+    #[test]
+    fn head_size_limit_holds_whole_or_trickled() {
+        // Regression (fuzz `request_head`): the block limit was only checked while waiting
+        // for a line end, so a head arriving in one read slipped past it.
+        let wire = b"GET / HTTP/1.0\r\nA: 12345678\r\nB: 12345678\r\nC: 12345678\r\n\r\n";
+        let config = small(30, 100);
+        for step in [1, 7, wire.len()] {
+            assert_eq!(
+                read(wire, step, &config).unwrap_err(),
+                RequestError::HeadTooLarge,
+                "step {step}"
+            );
+        }
+        // 39 bytes of header lines plus the blank line: 41 fits 41, not 40.
+        assert!(read(wire, wire.len(), &small(41, 100)).is_ok());
+        assert!(read(wire, 1, &small(41, 100)).is_ok());
+        for step in [1, wire.len()] {
+            assert_eq!(
+                read(wire, step, &small(40, 100)).unwrap_err(),
+                RequestError::HeadTooLarge
+            );
+        }
+    }
+
+    #[test]
+    fn first_limit_crossed_wins_however_split() {
+        // The block limit is crossed at byte 20, inside a line that only becomes too long at
+        // byte 10 + 30: the block limit is the verdict, whole or in pieces.
+        let wire = format!("GET / HTTP/1.0\r\nA: 1234\r\nB: {}\r\n\r\n", "x".repeat(40));
+        let config = small(20, 30);
+        for step in [1, 3, 16, wire.len()] {
+            assert_eq!(
+                read(wire.as_bytes(), step, &config).unwrap_err(),
+                RequestError::HeadTooLarge,
+                "step {step}"
+            );
+        }
+        // With room in the block, the long line is what fails.
+        let config = small(1000, 30);
+        for step in [1, wire.len()] {
+            assert_eq!(
+                read(wire.as_bytes(), step, &config).unwrap_err(),
+                RequestError::HeaderLineTooLong
+            );
+        }
+    }
 }

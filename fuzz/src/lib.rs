@@ -1,0 +1,313 @@
+//! Oracles shared by the fuzz targets.
+//!
+//! [`Checker`] encodes what a connection may emit, event by event, so every target checks the
+//! same promises: no request after a close-forcing event, no request before the previous
+//! response completed, body events only inside a request and never more than declared. The
+//! drivers below move output the way a runtime would, within a byte budget.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use protocol::{
+    Config, Event, Limits, ParseMode, RequestFraming, RequestHead, ResponseBody, ResponseHead,
+    ServerConnection, Transmit, Version,
+};
+
+/// Follows one connection's event stream and panics at the first broken promise.
+#[derive(Debug, Default)]
+pub struct Checker {
+    /// A request (or request error) has not had its `ResponseComplete` yet.
+    exchange_open: bool,
+    /// The body of the current request: its framing and the bytes seen so far.
+    body: Option<(RequestFraming, u64)>,
+    /// A close-forcing event was seen: no request may follow.
+    no_more_requests: bool,
+    /// `is_closed()` was seen true after the queue was drained: no event may follow.
+    closed: bool,
+    /// Requests seen, for targets that want to know whether parsing got anywhere.
+    pub requests: usize,
+    /// A request or request error waits for the application's response.
+    pub awaiting_response: bool,
+    /// Whether to keep every event in `log`.
+    record: bool,
+    /// Every event seen, adjacent bodies merged (when recording).
+    pub log: Vec<Event>,
+    /// The body of the current request is complete (the auto-responder answers then).
+    pub request_done: bool,
+}
+
+impl Checker {
+    /// A checker that also keeps the events, for comparing runs.
+    pub fn recording() -> Self {
+        Self {
+            record: true,
+            ..Self::default()
+        }
+    }
+
+    /// Checks one event against everything seen before it.
+    pub fn observe(&mut self, event: &Event, config: &Config) {
+        assert!(!self.closed, "event after the connection closed: {event:?}");
+        match event {
+            Event::Request(head) => {
+                assert!(
+                    !self.no_more_requests,
+                    "request after a close-forcing event: {head:?}"
+                );
+                assert!(
+                    !self.exchange_open,
+                    "request before the previous response completed"
+                );
+                check_head(head, config);
+                self.requests += 1;
+                self.exchange_open = true;
+                self.awaiting_response = true;
+                self.request_done = false;
+                self.body = Some((head.framing, 0));
+            }
+            Event::Body(data) => {
+                assert!(!data.is_empty(), "empty body event");
+                let (framing, seen) = self.body.as_mut().expect("body event outside a request");
+                *seen += data.len() as u64;
+                match *framing {
+                    RequestFraming::Length(n) => assert!(*seen <= n, "more body than declared"),
+                    RequestFraming::Chunked => {}
+                    _ => panic!("body event for a request without a body"),
+                }
+            }
+            Event::EndOfRequest { trailers } => {
+                let (framing, seen) = self.body.take().expect("end of request outside a request");
+                match framing {
+                    RequestFraming::Length(n) => assert_eq!(seen, n, "body shorter than declared"),
+                    RequestFraming::Chunked => {}
+                    _ => assert_eq!(seen, 0),
+                }
+                if framing != RequestFraming::Chunked {
+                    assert!(trailers.is_empty(), "trailers without chunked coding");
+                }
+                self.request_done = true;
+            }
+            Event::RequestError(error) => {
+                assert!((400..=599).contains(&error.status_hint()));
+                if error.closes_connection() {
+                    self.no_more_requests = true;
+                }
+                self.body = None;
+                if !self.exchange_open {
+                    self.exchange_open = true;
+                    self.awaiting_response = true;
+                }
+                self.request_done = true;
+            }
+            Event::Timeout(_) | Event::PeerClosed => {
+                assert!(
+                    !self.exchange_open,
+                    "{event:?} while a request is in progress"
+                );
+                self.no_more_requests = true;
+            }
+            Event::ResponseComplete { keep_alive } => {
+                assert!(self.exchange_open, "response complete without a request");
+                assert!(
+                    !self.awaiting_response,
+                    "response complete before a response"
+                );
+                self.exchange_open = false;
+                self.body = None;
+                if !keep_alive {
+                    self.no_more_requests = true;
+                }
+            }
+            other => panic!("unknown event {other:?}"),
+        }
+        if self.record {
+            push_merged(&mut self.log, event.clone());
+        }
+    }
+
+    /// Drains and checks every queued event.
+    pub fn drain(&mut self, conn: &mut ServerConnection) {
+        let config = conn.config().clone();
+        while let Some(event) = conn.poll_event() {
+            self.observe(&event, &config);
+        }
+        if conn.is_closed() {
+            self.closed = true;
+        }
+    }
+
+    /// Records that the application started a response.
+    pub fn responded(&mut self) {
+        self.awaiting_response = false;
+    }
+}
+
+/// Appends `event`, joining it to a preceding body event: how a body is cut into events
+/// depends on how it arrived, which is not something runs can be compared on.
+pub fn push_merged(events: &mut Vec<Event>, event: Event) {
+    if let (Some(Event::Body(last)), Event::Body(more)) = (events.last_mut(), &event) {
+        let mut joined = last.to_vec();
+        joined.extend_from_slice(more);
+        *last = joined.into();
+        return;
+    }
+    events.push(event);
+}
+
+/// What a parsed head must look like whatever bytes produced it.
+pub fn check_head(head: &RequestHead, config: &Config) {
+    assert!(!head.method.is_empty() && !head.target.is_empty());
+    assert_eq!(head.version == Version::Http09, head.version_raw.is_empty());
+    let line = &head.request_line[..];
+    assert!(contains(line, &head.method) && contains(line, &head.target));
+    if config.parse_mode == ParseMode::Strict {
+        assert!(head.method.iter().all(|&b| is_tchar(b)));
+        for field in &head.headers {
+            assert!(!field.name().is_empty() && field.name().iter().all(|&b| is_tchar(b)));
+            assert!(
+                !field
+                    .value()
+                    .iter()
+                    .any(|&b| matches!(b, b'\r' | b'\n' | 0))
+            );
+        }
+    }
+    let has_te = head.headers.contains("transfer-encoding");
+    let has_cl = head.headers.contains("content-length");
+    match head.framing {
+        RequestFraming::Chunked => assert!(has_te && !has_cl && head.version.at_least_11()),
+        RequestFraming::Length(_) => assert!(has_cl && !has_te),
+        _ => assert!(!has_te && (!has_cl || head.version == Version::Http09)),
+    }
+    if head.keep_alive || head.expects_continue {
+        assert!(config.keep_alive_enabled());
+    }
+    if head.expects_continue {
+        assert!(head.version.at_least_11());
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// RFC 9110 `tchar`.
+pub fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// A configuration chosen by two fuzz bits: parse mode and keep-alive (`-p HTTP/1.1`), plus
+/// small limits when `small` so inputs of fuzzer size reach every limit.
+pub fn config(compat: bool, http11: bool, small: bool) -> Arc<Config> {
+    let mut config = Config::default();
+    config.parse_mode = if compat {
+        ParseMode::Compat
+    } else {
+        ParseMode::Strict
+    };
+    if http11 {
+        config.protocol_version = Bytes::from_static(b"HTTP/1.1");
+    }
+    if small {
+        let mut limits = Limits::default();
+        limits.max_request_line = 64;
+        limits.max_header_line = 48;
+        limits.max_headers = 6;
+        limits.max_head = 160;
+        limits.max_chunk_line = 16;
+        limits.max_trailer_bytes = 64;
+        limits.max_discard = 32;
+        limits.max_buffered_input = 256;
+        config.limits = limits;
+    }
+    Arc::new(config)
+}
+
+/// Output seen on the wire so far.
+#[derive(Debug, Default)]
+pub struct Wire {
+    /// Bytes written, external spans filled with `#`.
+    pub bytes: Vec<u8>,
+    /// The shutdown was transmitted.
+    pub shutdown: bool,
+}
+
+/// Writes at most `budget` bytes of output, as a socket accepting that much would. Returns
+/// whether anything moved.
+pub fn transmit(conn: &mut ServerConnection, wire: &mut Wire, mut budget: usize) -> bool {
+    let mut moved = false;
+    while budget > 0 {
+        let n = match conn.poll_transmit() {
+            None => break,
+            Some(Transmit::Shutdown) => {
+                assert!(!wire.shutdown, "shutdown transmitted twice");
+                wire.shutdown = true;
+                moved = true;
+                continue;
+            }
+            Some(Transmit::Bytes(bytes)) => {
+                assert!(!bytes.is_empty(), "empty transmit");
+                let n = bytes.len().min(budget);
+                wire.bytes.extend_from_slice(&bytes[..n]);
+                n
+            }
+            Some(Transmit::External(len)) => {
+                assert!(len > 0, "empty external span");
+                let n = usize::try_from(len).unwrap_or(usize::MAX).min(budget);
+                wire.bytes.resize(wire.bytes.len() + n, b'#');
+                n
+            }
+            Some(other) => panic!("unknown transmit {other:?}"),
+        };
+        assert!(!wire.shutdown, "bytes after shutdown");
+        conn.advance_transmit(n);
+        budget -= n;
+        moved = true;
+    }
+    moved
+}
+
+/// Answers a waiting request (or request error) with a small complete response.
+///
+/// It waits for the end of the request body (or the error) so that how the bytes were split
+/// cannot change what happens: answering mid-body would discard a body that, split
+/// differently, would already have been delivered.
+pub fn auto_respond(conn: &mut ServerConnection, checker: &mut Checker) {
+    if !checker.awaiting_response || !checker.request_done {
+        return;
+    }
+    let status = 200;
+    let head = ResponseHead::new(status).with_header("Content-Type", "text/plain");
+    match conn.send_response(&head, ResponseBody::Length(2)) {
+        Ok(()) => {
+            checker.responded();
+            conn.send_body(Bytes::from_static(b"ok"))
+                .expect("declared length");
+            conn.finish_response().expect("complete body");
+        }
+        // The connection closed under us (an abort, a timeout): nothing to answer any more.
+        Err(_) => checker.awaiting_response = false,
+    }
+}
+
+/// Runs the connection to quiescence: answer, transmit everything, repeat.
+pub fn settle(conn: &mut ServerConnection, checker: &mut Checker, wire: &mut Wire) {
+    for _ in 0..64 {
+        checker.drain(conn);
+        auto_respond(conn, checker);
+        let moved = transmit(conn, wire, usize::MAX);
+        checker.drain(conn);
+        if !moved && !checker.awaiting_response {
+            return;
+        }
+    }
+}
+
+/// A fixed origin for fuzz clocks; only differences matter.
+pub fn t0() -> Instant {
+    // `Instant` has no constant constructor; one reading per process is deterministic enough,
+    // since every deadline the core computes is relative to instants derived from it.
+    static T0: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *T0.get_or_init(Instant::now)
+}
