@@ -1,0 +1,401 @@
+//! One connection on a blocking socket: the canonical driving loop of the protocol core.
+//!
+//! Drain events (answering each request), write what the core transmits (sendfile for file
+//! spans), then block in `read` with the core's next deadline as the socket timeout. The
+//! thread blocks while writing, so outbound backpressure needs no bookkeeping.
+
+use std::fs::File;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use protocol::{
+    Event, RequestHead, ResponseBody, ResponseHead, ServerConnection, Transmit, UsageError,
+};
+
+use crate::exchange::{Exchange, Transport};
+use crate::server::Shared;
+use crate::{Service, cgi, sendfile};
+
+/// The file behind the external span being sent.
+#[derive(Debug)]
+struct FileSpan {
+    file: File,
+    offset: u64,
+}
+
+/// What `poll_transmit` asked for, without the borrow.
+enum Next {
+    Bytes,
+    External(u64),
+    Shutdown,
+}
+
+/// A connection and its socket.
+pub(crate) struct Driver<'s> {
+    stream: TcpStream,
+    core: ServerConnection,
+    peer: SocketAddr,
+    shared: &'s Shared,
+    file: Option<FileSpan>,
+    /// The read timeout currently set on the socket (a syscall to change).
+    read_timeout: Option<Duration>,
+    /// Part of a body chunk a handler's read could not take whole.
+    leftover: Option<Bytes>,
+    /// The socket failed; the connection is being dropped.
+    broken: bool,
+}
+
+impl<'s> Driver<'s> {
+    pub(crate) fn new(stream: TcpStream, peer: SocketAddr, shared: &'s Shared) -> Self {
+        // Responses are written whole; Nagle would only delay the last segment.
+        let _ = stream.set_nodelay(true);
+        let core = ServerConnection::new(Arc::clone(&shared.protocol), Instant::now());
+        Self {
+            stream,
+            core,
+            peer,
+            shared,
+            file: None,
+            read_timeout: None,
+            leftover: None,
+            broken: false,
+        }
+    }
+
+    /// Serves the connection until it closes.
+    pub(crate) fn run(mut self) {
+        while !self.core.is_closed() && !self.broken {
+            if self.shared.stopping() {
+                self.core.close_after_response();
+            }
+            self.dispatch();
+            if self.flush().is_err() {
+                break;
+            }
+            if self.core.is_closed() {
+                break;
+            }
+            self.wait_for_input();
+        }
+    }
+
+    /// Drains events, answering requests as they come.
+    fn dispatch(&mut self) {
+        while let Some(event) = self.core.poll_event() {
+            match event {
+                Event::Request(head) => self.answer(&head),
+                Event::RequestError(error) => {
+                    let line = self.core.failed_request_line().cloned().unwrap_or_default();
+                    let plan = handler::plan_request_error(
+                        &self.shared.settings,
+                        &error,
+                        std::time::SystemTime::now(),
+                    );
+                    self.log_plan(&line, &plan);
+                    self.execute(plan);
+                }
+                // Bodies of requests answered without reading them are discarded by the core.
+                Event::Body(_)
+                | Event::EndOfRequest { .. }
+                | Event::ResponseComplete { .. }
+                | Event::PeerClosed => {}
+                Event::Timeout(_) | _ => {}
+            }
+        }
+    }
+
+    fn answer(&mut self, head: &RequestHead) {
+        match &self.shared.service {
+            Service::Files => {
+                let plan = handler::plan_request(
+                    &self.shared.settings,
+                    head,
+                    &self.shared.request_context(self.peer),
+                );
+                if let handler::PlanBody::Cgi(spec) = &plan.body {
+                    let spec = spec.clone();
+                    self.log_plan(&head.request_line, &plan);
+                    cgi::run(self, head, &plan.head, &spec);
+                    return;
+                }
+                self.log_plan(&head.request_line, &plan);
+                self.execute(plan);
+            }
+            Service::Custom(handler) => {
+                let handler = Arc::clone(handler);
+                let shared = self.shared;
+                let peer = self.peer;
+                let mut exchange = Exchange::new(head, peer, &shared.settings, self);
+                // CPython sends `100 Continue` before dispatching, unless the handler refuses.
+                let mut outcome = if head.expects_continue {
+                    handler.handle_expect_100(&mut exchange)
+                } else {
+                    Ok(true)
+                };
+                if let Ok(true) = outcome {
+                    outcome = handler.handle(&mut exchange).map(|()| true);
+                }
+                let outcome = outcome.map(|_| ());
+                let started = exchange.response_started();
+                let finished = outcome.and_then(|()| exchange.finish());
+                if finished.is_err() || !started {
+                    // A handler that failed or said nothing: CPython closes without a reply.
+                    self.core.abort();
+                }
+            }
+        }
+    }
+
+    fn log_plan(&self, request_line: &Bytes, plan: &handler::Plan) {
+        let now = std::time::SystemTime::now();
+        let mut text = String::new();
+        for message in &plan.log_messages {
+            text.push_str(&handler::format_log_line(self.peer.ip(), now, message));
+        }
+        let request = handler::request_log_message(request_line, plan.head.status);
+        text.push_str(&handler::format_log_line(self.peer.ip(), now, &request));
+        self.shared.log(&text);
+    }
+
+    /// Queues a planned response.
+    fn execute(&mut self, plan: handler::Plan) {
+        let result = match plan.body {
+            handler::PlanBody::Empty => self.core.send_response(&plan.head, ResponseBody::None),
+            handler::PlanBody::Bytes(bytes) => self
+                .core
+                .send_response(&plan.head, ResponseBody::Length(bytes.len() as u64))
+                .and_then(|()| self.core.send_body(bytes)),
+            handler::PlanBody::File { file, offset, len } => {
+                self.file = Some(FileSpan { file, offset });
+                self.core
+                    .send_response(&plan.head, ResponseBody::Length(len))
+                    .and_then(|()| self.core.send_body_external(len))
+            }
+            handler::PlanBody::Cgi(_) | _ => Err(UsageError::NoRequestToAnswer),
+        };
+        if result.and_then(|()| self.core.finish_response()).is_err() {
+            self.core.abort();
+        }
+    }
+
+    /// Writes everything the core has queued. Errors mean the peer is gone.
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
+        loop {
+            let next = match self.core.poll_transmit() {
+                None => return Ok(()),
+                Some(Transmit::Bytes(_)) => Next::Bytes,
+                Some(Transmit::External(n)) => Next::External(n),
+                Some(Transmit::Shutdown | _) => Next::Shutdown,
+            };
+            let result = match next {
+                Next::Bytes => self.write_queued(),
+                Next::External(len) => self.send_file(len),
+                Next::Shutdown => {
+                    let _ = self.stream.shutdown(Shutdown::Write);
+                    Ok(())
+                }
+            };
+            if let Err(e) = result {
+                self.core.abort();
+                self.broken = true;
+                return Err(e);
+            }
+        }
+    }
+
+    fn write_queued(&mut self) -> io::Result<()> {
+        let mut slices = [IoSlice::new(&[]); 16];
+        let count = self.core.fill_io_slices(&mut slices);
+        let n = loop {
+            match self.stream.write_vectored(&slices[..count]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        };
+        self.core.advance_transmit(n);
+        Ok(())
+    }
+
+    fn send_file(&mut self, len: u64) -> io::Result<()> {
+        let span = self
+            .file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("external span without a file"))?;
+        let sent = sendfile::send_span(&mut self.stream, &span.file, &mut span.offset, len)?;
+        if sent == 0 {
+            // The file shrank after it was measured: the promised length cannot be kept.
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        self.core.advance_transmit(sent);
+        Ok(())
+    }
+
+    /// Blocks until input arrives or the next deadline passes.
+    fn wait_for_input(&mut self) {
+        if !self.core.wants_read() {
+            match self.core.poll_timeout() {
+                Some(deadline) => {
+                    std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+                    self.core.handle_timeout(Instant::now());
+                }
+                // Nothing to read, nothing to write, nothing to wait for.
+                None => self.core.abort(),
+            }
+            return;
+        }
+        let _ = self.read_once();
+    }
+
+    /// One read from the socket into the core. Returns whether a body byte or EOF arrived.
+    fn read_once(&mut self) -> io::Result<usize> {
+        let timeout = self.core.poll_timeout().map(|d| {
+            d.saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(1))
+        });
+        if timeout != self.read_timeout {
+            self.stream.set_read_timeout(timeout)?;
+            self.read_timeout = timeout;
+        }
+        let buf = self.core.recv_buf();
+        match self.stream.read(buf) {
+            Ok(0) => {
+                self.core.commit_recv(0, Instant::now());
+                self.core.receive_eof(Instant::now());
+                Ok(0)
+            }
+            Ok(n) => {
+                self.core.commit_recv(n, Instant::now());
+                Ok(n)
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                self.core.commit_recv(0, Instant::now());
+                self.core.handle_timeout(Instant::now());
+                Ok(0)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                self.core.commit_recv(0, Instant::now());
+                Ok(0)
+            }
+            Err(e) => {
+                self.core.commit_recv(0, Instant::now());
+                self.core.abort();
+                self.broken = true;
+                Err(e)
+            }
+        }
+    }
+
+    /// Reads request body bytes for a handler or a CGI script: `Ok(0)` at the end.
+    pub(crate) fn next_body_chunk(&mut self) -> io::Result<Option<Bytes>> {
+        loop {
+            match self.core.poll_event() {
+                Some(Event::Body(data)) => return Ok(Some(data)),
+                Some(Event::EndOfRequest { .. }) => return Ok(None),
+                Some(Event::RequestError(e)) => {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string()));
+                }
+                Some(_) => {}
+                None => {
+                    self.flush()?;
+                    if self.core.is_closed() || self.broken {
+                        return Err(io::ErrorKind::UnexpectedEof.into());
+                    }
+                    self.wait_for_input();
+                }
+            }
+        }
+    }
+
+    /// The CGI time limit.
+    pub(crate) fn cgi_timeout(&self) -> Duration {
+        self.shared.cgi_timeout
+    }
+
+    /// The socket descriptor, to poll it beside a script's pipes.
+    pub(crate) fn socket_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(&self.stream)
+    }
+
+    /// One read, when the socket is known to be readable.
+    pub(crate) fn read_ready(&mut self) -> io::Result<()> {
+        self.read_once().map(|_| ())
+    }
+
+    /// The protocol core, for runtime pieces that drive it directly (CGI).
+    pub(crate) fn core_mut(&mut self) -> &mut ServerConnection {
+        &mut self.core
+    }
+
+    /// Writes one log line set.
+    pub(crate) fn log_text(&self, text: &str) {
+        self.shared.log(text);
+    }
+
+    /// The peer address.
+    pub(crate) fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Whether the connection broke.
+    pub(crate) fn is_broken(&self) -> bool {
+        self.broken
+    }
+}
+
+impl Transport for Driver<'_> {
+    fn read_body(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let chunk = match self.leftover.take() {
+            Some(chunk) => chunk,
+            None => match self.next_body_chunk()? {
+                Some(chunk) => chunk,
+                None => return Ok(0),
+            },
+        };
+        let n = chunk.len().min(buf.len());
+        buf[..n].copy_from_slice(&chunk[..n]);
+        if n < chunk.len() {
+            self.leftover = Some(chunk.slice(n..));
+        }
+        Ok(n)
+    }
+
+    fn send_continue(&mut self) -> io::Result<()> {
+        self.core.send_continue().map_err(usage)?;
+        self.flush()
+    }
+
+    fn start_response(&mut self, head: &ResponseHead, body: ResponseBody) -> io::Result<()> {
+        self.core.send_response(head, body).map_err(usage)?;
+        self.flush()
+    }
+
+    fn write_body(&mut self, data: &[u8]) -> io::Result<()> {
+        self.core
+            .send_body(Bytes::copy_from_slice(data))
+            .map_err(usage)?;
+        self.flush()
+    }
+
+    fn finish_response(&mut self) -> io::Result<()> {
+        self.core.finish_response().map_err(usage)?;
+        self.flush()
+    }
+
+    fn log(&mut self, line: &str) {
+        self.shared.log(line);
+    }
+}
+
+fn usage(e: UsageError) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, e.to_string())
+}
