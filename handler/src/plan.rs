@@ -56,8 +56,15 @@ pub struct CgiSpec {
     /// The complete environment of the child (the server's own environment is not inherited
     /// except where CPython copies it).
     pub env: Vec<(OsString, OsString)>,
-    /// The working directory of the child.
+    /// The working directory of the child: the script's directory (CPython's child keeps the
+    /// server's; RFC 3875 asks for the script's, which is also what makes relative paths in
+    /// scripts work whatever directory the server was started from).
     pub cwd: PathBuf,
     /// The script path, for log messages.
     pub script: PathBuf,
+    /// Run as this user id (set when the server runs as root: CPython's `nobody_uid()`).
+    /// Drop the group first, then the user.
+    pub uid: Option<u32>,
+    /// Run with this group id (the `nobody` entry's group; set together with `uid`).
+    pub gid: Option<u32>,
 }

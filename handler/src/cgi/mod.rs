@@ -1,0 +1,202 @@
+//! CPython 3.14's `CGIHTTPRequestHandler`, minus the process: which URLs are scripts, which
+//! script and `PATH_INFO` a URL names, the checks before running it, and the exact program,
+//! arguments and environment. The runtime spawns the process from the [`CgiSpec`].
+//!
+//! CPython sends `200 Script output follows` with `Server` and `Date` before the script runs;
+//! the script's output completes the head (its own header lines, the blank line) and the body,
+//! passed through until it exits.
+
+mod env;
+mod nobody;
+mod path;
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+use std::path::Path;
+
+use bytes::Bytes;
+use protocol::RequestHead;
+use rustix::fs::Access;
+
+pub use nobody::{RunAs, nobody, nobody_from_passwd};
+pub(crate) use path::cgi_info;
+pub use path::{is_cgi, url_collapse_path};
+
+use crate::error_page::send_error;
+use crate::path::{to_fs_path, translate_path};
+use crate::plan::{CgiSpec, Plan, PlanBody};
+use crate::pystr::{Unquote, fs_encode_lossy, latin1, repr, unquote};
+use crate::response::response_head;
+use crate::{RequestContext, Settings};
+
+/// `is_python(path)`: the extension is `.py` or `.pyw`, in any case.
+pub fn is_python(script_name: &[u8]) -> bool {
+    let (_, ext) = crate::mime::splitext(script_name);
+    ext.eq_ignore_ascii_case(b".py") || ext.eq_ignore_ascii_case(b".pyw")
+}
+
+/// `run_cgi()` up to the fork: `cgi_info` is `(dir, rest)` from [`is_cgi`]. Plans a 404/403
+/// error, or the `200 Script output follows` head with a [`PlanBody::Cgi`].
+pub fn run_cgi(
+    settings: &Settings,
+    head: &RequestHead,
+    ctx: &RequestContext<'_>,
+    cgi_info: (Vec<u8>, Vec<u8>),
+) -> Plan {
+    let root = &settings.directory;
+    let head_request = head.is_head();
+    let (mut dir, mut rest) = cgi_info;
+
+    // Walk down while the next component is a directory on disk.
+    let mut full = dir.clone();
+    full.push(b'/');
+    full.extend_from_slice(&rest);
+    let mut i = find_from(&full, b'/', dir.len() + 1);
+    while let Some(at) = i {
+        let next_dir = &full[..at];
+        if is_dir(root, next_dir) {
+            dir = next_dir.to_vec();
+            rest = full[at + 1..].to_vec();
+            i = find_from(&full, b'/', dir.len() + 1);
+        } else {
+            break;
+        }
+    }
+
+    // The query is what follows the first `?` of the rest; the script is its first component.
+    let (rest, query) = match rest.iter().position(|&b| b == b'?') {
+        Some(q) => (rest[..q].to_vec(), rest[q + 1..].to_vec()),
+        None => (rest, Vec::new()),
+    };
+    let (script, path_info) = match rest.iter().position(|&b| b == b'/') {
+        Some(s) => (&rest[..s], &rest[s..]),
+        None => (&rest[..], &b""[..]),
+    };
+    let mut script_name = dir.clone();
+    script_name.push(b'/');
+    script_name.extend_from_slice(script);
+
+    let script_file = to_fs_path(translate_path(root, &script_name));
+    let meta = script_file
+        .as_deref()
+        .and_then(|p| std::fs::metadata(p).ok());
+    let (Some(script_file), Some(meta)) = (script_file, meta) else {
+        let msg = format!("No such CGI script ({})", repr(&script_name));
+        return send_error(settings, 404, Some(&msg), None, head_request, ctx.now);
+    };
+    if !meta.is_file() {
+        let msg = format!("CGI script is not a plain file ({})", repr(&script_name));
+        return send_error(settings, 403, Some(&msg), None, head_request, ctx.now);
+    }
+    // CPython on a system with fork requires the execute bit even for Python scripts.
+    if rustix::fs::access(&script_file, Access::EXEC_OK).is_err() {
+        let msg = format!("CGI script is not executable ({})", repr(&script_name));
+        return send_error(settings, 403, Some(&msg), None, head_request, ctx.now);
+    }
+
+    let env = build_env(settings, head, ctx, &script_name, path_info, &query);
+
+    // argv: the query, `+` turned into spaces (not percent-decoded), unless it contains `=`.
+    let decoded_query: Vec<u8> = query
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    let mut args: Vec<OsString> = Vec::new();
+    let program = if is_python(&script_name) {
+        args.push(script_file.clone().into_os_string());
+        settings.cgi.python.clone()
+    } else {
+        script_file.clone()
+    };
+    if !decoded_query.contains(&b'=') {
+        args.push(OsString::from_vec(
+            fs_encode_lossy(&decoded_query).into_owned(),
+        ));
+    }
+    let cwd = script_file
+        .parent()
+        .map_or_else(|| root.clone(), Path::to_path_buf);
+    let run_as = if ctx.running_as_root { nobody() } else { None };
+    let spec = CgiSpec {
+        program,
+        args,
+        env,
+        cwd,
+        script: script_file,
+        uid: run_as.map(|r| r.uid),
+        gid: run_as.map(|r| r.gid),
+    };
+    Plan {
+        head: response_head(
+            settings,
+            200,
+            Some(Bytes::from_static(b"Script output follows")),
+            ctx.now,
+        ),
+        body: PlanBody::Cgi(spec),
+        log_messages: Vec::new(),
+    }
+}
+
+fn find_from(s: &[u8], needle: u8, from: usize) -> Option<usize> {
+    s.get(from..)?
+        .iter()
+        .position(|&b| b == needle)
+        .map(|i| from + i)
+}
+
+fn is_dir(root: &Path, url_path: &[u8]) -> bool {
+    to_fs_path(translate_path(root, url_path)).is_some_and(|p| p.is_dir())
+}
+
+/// The environment of the script (see the `env` module for the list and its order).
+fn build_env(
+    settings: &Settings,
+    head: &RequestHead,
+    ctx: &RequestContext<'_>,
+    script_name: &[u8],
+    path_info: &[u8],
+    query: &[u8],
+) -> Vec<(OsString, OsString)> {
+    let mut env = env::Env::from_base(ctx.environ);
+    env.set_bytes("SERVER_SOFTWARE", settings.version_string().into_bytes());
+    env.set_bytes("SERVER_NAME", ctx.server_name.as_bytes().to_vec());
+    env.set_bytes("GATEWAY_INTERFACE", b"CGI/1.1".to_vec());
+    env.set_bytes(
+        "SERVER_PROTOCOL",
+        settings.protocol_version.as_bytes().to_vec(),
+    );
+    env.set_bytes("SERVER_PORT", ctx.server_port.to_string().into_bytes());
+    env.set_str("REQUEST_METHOD", &latin1(&head.method));
+    // CPython decodes the already-decoded rest once more.
+    let uq_rest = unquote(path_info, Unquote::Replace);
+    env.set_str("PATH_INFO", &uq_rest);
+    let translated = translate_path(&settings.directory, &uq_rest);
+    env.set_str("PATH_TRANSLATED", &translated);
+    env.set_str("SCRIPT_NAME", script_name);
+    env.set_str("QUERY_STRING", query);
+    env.set_bytes("REMOTE_ADDR", ctx.client.ip().to_string().into_bytes());
+    env::add_header_vars(&mut env, &head.headers);
+    env.into_vars()
+}
+
+/// Where a request goes when CGI is enabled.
+pub(crate) enum CgiRoute {
+    /// A script: CPython's `cgi_info`.
+    Script((Vec<u8>, Vec<u8>)),
+    /// Not in a CGI directory: ordinary file serving.
+    NotCgi,
+    /// The path climbs above the root, where CPython raises `IndexError` and drops the
+    /// connection. Serving it as a file could disclose a script's source, so it is a 404.
+    Refused,
+}
+
+pub(crate) fn route(settings: &Settings, path: &[u8]) -> CgiRoute {
+    match url_collapse_path(path) {
+        None => CgiRoute::Refused,
+        Some(collapsed) => match cgi_info(&settings.cgi.directories, &collapsed) {
+            Some(info) => CgiRoute::Script(info),
+            None => CgiRoute::NotCgi,
+        },
+    }
+}

@@ -1,0 +1,37 @@
+//! `send_response`: the status line plus `Server` and `Date`, which every response starts with.
+
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use protocol::ResponseHead;
+
+use crate::Settings;
+use crate::time::date_time_string;
+
+/// A head as CPython's `send_response(code, message)` begins it: status (with a custom reason
+/// phrase if given), then `Server: <version_string>` and `Date: <now>`, in that order.
+pub fn response_head(
+    settings: &Settings,
+    code: u16,
+    reason: Option<Bytes>,
+    now: SystemTime,
+) -> ResponseHead {
+    let mut head = ResponseHead::new(code);
+    head.reason = reason;
+    head.headers.append("Server", settings.version_string());
+    head.headers.append("Date", date_time_string(now));
+    head
+}
+
+/// Appends `extra_headers` (3.15's `extra_response_headers`), skipping any whose name was
+/// already sent in this response, so they can never override the standard ones.
+pub(crate) fn append_extra_headers(settings: &Settings, head: &mut ResponseHead) {
+    for (name, value) in &settings.extra_headers {
+        if !head.headers.contains(name.as_bytes()) {
+            head.headers.append(
+                crate::pystr::latin1_encode_lossy(name.as_bytes()),
+                crate::pystr::latin1_encode_lossy(value.as_bytes()),
+            );
+        }
+    }
+}
