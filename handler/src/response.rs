@@ -23,11 +23,18 @@ pub fn response_head(
     head
 }
 
-/// Appends `extra_headers` (3.15's `extra_response_headers`), skipping any whose name was
-/// already sent in this response, so they can never override the standard ones.
+/// Appends `extra_headers` (3.15's `extra_response_headers`), skipping any whose name one of
+/// the standard headers of this response already has, so they can never override those.
+/// Duplicates among the extra headers themselves are all sent, as in CPython.
 pub(crate) fn append_extra_headers(settings: &Settings, head: &mut ResponseHead) {
+    let standard = head.headers.len();
     for (name, value) in &settings.extra_headers {
-        if !head.headers.contains(name.as_bytes()) {
+        let taken = head
+            .headers
+            .iter()
+            .take(standard)
+            .any(|f| f.name().eq_ignore_ascii_case(name.as_bytes()));
+        if !taken {
             head.headers.append(
                 crate::pystr::latin1_encode_lossy(name.as_bytes()),
                 crate::pystr::latin1_encode_lossy(value.as_bytes()),
