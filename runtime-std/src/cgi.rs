@@ -14,7 +14,7 @@ use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitSta
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use protocol::{Event, RequestHead, ResponseBody, ResponseHead};
+use protocol::{Event, ResponseBody, ResponseHead};
 use rustix::event::{PollFd, PollFlags, poll};
 
 use crate::drive::Driver;
@@ -67,12 +67,7 @@ pub fn exit_message(status: ExitStatus) -> String {
 }
 
 /// Runs `spec` for the request `head`, streaming its body in and the output out.
-pub(crate) fn run(
-    driver: &mut Driver<'_>,
-    head: &RequestHead,
-    response: &ResponseHead,
-    spec: &handler::CgiSpec,
-) {
+pub(crate) fn run(driver: &mut Driver<'_>, spec: &handler::CgiSpec, response: &ResponseHead) {
     let mut child = match command(spec).spawn() {
         Ok(child) => child,
         Err(e) => {
@@ -94,7 +89,7 @@ pub(crate) fn run(
         && driver.flush().is_ok();
     let deadline = Instant::now() + driver.cgi_timeout();
     let outcome = if started {
-        Pump::new(stdin, stdout, stderr, head.framing.has_body()).run(driver, deadline)
+        Pump::new(stdin, stdout, stderr).run(driver, deadline)
     } else {
         Outcome::ClientGone
     };
@@ -145,12 +140,7 @@ struct Pump {
 }
 
 impl Pump {
-    fn new(
-        stdin: Option<ChildStdin>,
-        stdout: ChildStdout,
-        stderr: ChildStderr,
-        has_body: bool,
-    ) -> Self {
+    fn new(stdin: Option<ChildStdin>, stdout: ChildStdout, stderr: ChildStderr) -> Self {
         for fd in [stdout.as_fd(), stderr.as_fd()] {
             let _ = rustix::io::ioctl_fionbio(fd, true);
         }
@@ -162,15 +152,13 @@ impl Pump {
             stdout: Some(stdout),
             stderr: Some(stderr),
             pending: None,
-            body_open: has_body,
+            // Until EndOfRequest arrives (at once for a request without a body).
+            body_open: true,
             err_line: BytesMut::new(),
         }
     }
 
     fn run(mut self, driver: &mut Driver<'_>, deadline: Instant) -> Outcome {
-        if !self.body_open {
-            self.stdin = None;
-        }
         loop {
             if self.stdout.is_none() && self.stderr.is_none() {
                 return Outcome::Finished;

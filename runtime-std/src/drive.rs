@@ -17,6 +17,7 @@ use protocol::{
 
 use crate::exchange::{Exchange, Transport};
 use crate::server::Shared;
+use crate::session::{Action, Mode, Session};
 use crate::{Service, cgi, sendfile};
 
 /// The file behind the external span being sent.
@@ -84,99 +85,52 @@ impl<'s> Driver<'s> {
 
     /// Drains events, answering requests as they come.
     fn dispatch(&mut self) {
-        while let Some(event) = self.core.poll_event() {
-            match event {
-                Event::Request(head) => self.answer(&head),
-                Event::RequestError(error) => {
-                    let line = self.core.failed_request_line().cloned().unwrap_or_default();
-                    let plan = handler::plan_request_error(
-                        &self.shared.settings,
-                        &error,
-                        std::time::SystemTime::now(),
-                    );
-                    self.log_plan(&line, &plan);
-                    self.execute(plan);
-                }
-                // Bodies of requests answered without reading them are discarded by the core.
-                Event::Body(_)
-                | Event::EndOfRequest { .. }
-                | Event::ResponseComplete { .. }
-                | Event::PeerClosed => {}
-                Event::Timeout(_) | _ => {}
-            }
-        }
-    }
-
-    fn answer(&mut self, head: &RequestHead) {
-        match &self.shared.service {
-            Service::Files => {
-                let plan = handler::plan_request(
-                    &self.shared.settings,
-                    head,
-                    &self.shared.request_context(self.peer),
-                );
-                if let handler::PlanBody::Cgi(spec) = &plan.body {
-                    let spec = spec.clone();
-                    self.log_plan(&head.request_line, &plan);
-                    cgi::run(self, head, &plan.head, &spec);
-                    return;
-                }
-                self.log_plan(&head.request_line, &plan);
-                self.execute(plan);
-            }
-            Service::Custom(handler) => {
-                let handler = Arc::clone(handler);
-                let shared = self.shared;
-                let peer = self.peer;
-                let mut exchange = Exchange::new(head, peer, &shared.settings, self);
-                // CPython sends `100 Continue` before dispatching, unless the handler refuses.
-                let mut outcome = if head.expects_continue {
-                    handler.handle_expect_100(&mut exchange)
-                } else {
-                    Ok(true)
-                };
-                if let Ok(true) = outcome {
-                    outcome = handler.handle(&mut exchange).map(|()| true);
-                }
-                let outcome = outcome.map(|_| ());
-                let started = exchange.response_started();
-                let finished = outcome.and_then(|()| exchange.finish());
-                if finished.is_err() || !started {
-                    // A handler that failed or said nothing: CPython closes without a reply.
-                    self.core.abort();
-                }
-            }
-        }
-    }
-
-    fn log_plan(&self, request_line: &Bytes, plan: &handler::Plan) {
-        let now = std::time::SystemTime::now();
-        let mut text = String::new();
-        for message in &plan.log_messages {
-            text.push_str(&handler::format_log_line(self.peer.ip(), now, message));
-        }
-        let request = handler::request_log_message(request_line, plan.head.status);
-        text.push_str(&handler::format_log_line(self.peer.ip(), now, &request));
-        self.shared.log(&text);
-    }
-
-    /// Queues a planned response.
-    fn execute(&mut self, plan: handler::Plan) {
-        let result = match plan.body {
-            handler::PlanBody::Empty => self.core.send_response(&plan.head, ResponseBody::None),
-            handler::PlanBody::Bytes(bytes) => self
-                .core
-                .send_response(&plan.head, ResponseBody::Length(bytes.len() as u64))
-                .and_then(|()| self.core.send_body(bytes)),
-            handler::PlanBody::File { file, offset, len } => {
-                self.file = Some(FileSpan { file, offset });
-                self.core
-                    .send_response(&plan.head, ResponseBody::Length(len))
-                    .and_then(|()| self.core.send_body_external(len))
-            }
-            handler::PlanBody::Cgi(_) | _ => Err(UsageError::NoRequestToAnswer),
+        let session = Session {
+            settings: &self.shared.settings,
+            mode: match self.shared.service {
+                Service::Files => Mode::Files,
+                Service::Custom(_) => Mode::Custom,
+            },
         };
-        if result.and_then(|()| self.core.finish_response()).is_err() {
+        let mut log = String::new();
+        while let Some(event) = self.core.poll_event() {
+            let ctx = self.shared.request_context(self.peer);
+            let action = session.handle_event(&mut self.core, event, &ctx, &mut log);
+            if !log.is_empty() {
+                self.shared.log(&log);
+                log.clear();
+            }
+            match action {
+                Action::SendFile { file, offset } => self.file = Some(FileSpan { file, offset }),
+                Action::Cgi { spec, response } => cgi::run(self, &spec, &response),
+                Action::Custom(head) => self.run_handler(&head),
+                Action::None => {}
+            }
+        }
+    }
+
+    /// Runs the user's handler on this thread: its reads and writes drive this connection.
+    fn run_handler(&mut self, head: &RequestHead) {
+        let Service::Custom(handler) = &self.shared.service else {
+            return;
+        };
+        let handler = Arc::clone(handler);
+        let shared = self.shared;
+        let peer = self.peer;
+        let mut exchange = Exchange::new(head, peer, &shared.settings, self);
+        // CPython sends `100 Continue` before dispatching, unless the handler refuses.
+        let mut outcome = if head.expects_continue {
+            handler.handle_expect_100(&mut exchange)
+        } else {
+            Ok(true)
+        };
+        if let Ok(true) = outcome {
+            outcome = handler.handle(&mut exchange).map(|()| true);
+        }
+        let started = exchange.response_started();
+        let finished = outcome.and_then(|_| exchange.finish());
+        if finished.is_err() || !started {
+            // A handler that failed or said nothing: CPython closes without a reply.
             self.core.abort();
         }
     }

@@ -34,6 +34,7 @@ mod drive;
 mod exchange;
 mod sendfile;
 mod server;
+pub mod session;
 
 pub use exchange::{Exchange, Handler, Transport};
 pub use server::{

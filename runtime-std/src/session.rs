@@ -1,0 +1,147 @@
+//! What every runtime does with an event, in one place: answer a request from a plan, answer
+//! a request error, and tell the runtime what is left that only it can do (send a file span,
+//! spawn a script, run a user handler).
+//!
+//! The session queues responses into the protocol core and formats log lines; it never touches
+//! a socket, so the std, smol and mio adapters share it unchanged.
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use handler::{CgiSpec, Plan, PlanBody, RequestContext, Settings};
+use protocol::{Event, RequestHead, ResponseBody, ResponseHead, ServerConnection, UsageError};
+
+/// Work the runtime must do after [`Session::handle_event`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Action {
+    /// Nothing beyond draining the core.
+    None,
+    /// The queued response has an external span: send it from this file, starting at
+    /// `offset`, when [`Transmit::External`](protocol::Transmit::External) comes up.
+    SendFile {
+        /// The open file.
+        file: File,
+        /// Where the span starts.
+        offset: u64,
+    },
+    /// Spawn this CGI script; once it runs, send `response` with
+    /// [`ResponseBody::Passthrough`] and stream the request body to its stdin.
+    Cgi {
+        /// How to run the script.
+        spec: CgiSpec,
+        /// The `200 Script output follows` head.
+        response: ResponseHead,
+    },
+    /// Run the user's handler for this request.
+    Custom(RequestHead),
+}
+
+/// Which requests the runtime answers itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mode {
+    /// `SimpleHTTPRequestHandler` / `CGIHTTPRequestHandler` plans.
+    Files,
+    /// A user handler answers requests; the session still answers request errors.
+    Custom,
+}
+
+/// The per-server part of answering events.
+#[derive(Debug, Clone, Copy)]
+pub struct Session<'a> {
+    /// The `http.server` settings.
+    pub settings: &'a Settings,
+    /// Who answers requests.
+    pub mode: Mode,
+}
+
+impl Session<'_> {
+    /// Handles one event from `core`: queues the response when the session can answer it
+    /// alone, appends log lines to `log`, and returns what the runtime still has to do.
+    pub fn handle_event(
+        &self,
+        core: &mut ServerConnection,
+        event: Event,
+        ctx: &RequestContext<'_>,
+        log: &mut String,
+    ) -> Action {
+        match event {
+            Event::Request(head) => {
+                if self.mode == Mode::Custom {
+                    return Action::Custom(head);
+                }
+                let plan = handler::plan_request(self.settings, &head, ctx);
+                log_plan(log, ctx.client, &head.request_line, &plan);
+                match plan.body {
+                    PlanBody::Cgi(spec) => Action::Cgi {
+                        spec,
+                        response: plan.head,
+                    },
+                    _ => queue_or_abort(core, plan),
+                }
+            }
+            Event::RequestError(error) => {
+                let line = core.failed_request_line().cloned().unwrap_or_default();
+                let plan = handler::plan_request_error(self.settings, &error, ctx.now);
+                log_plan(log, ctx.client, &line, &plan);
+                queue_or_abort(core, plan)
+            }
+            // Unread bodies are discarded by the core; the rest needs no answer.
+            _ => Action::None,
+        }
+    }
+}
+
+/// Queues a plan; a plan the core refuses (it never should) aborts the connection.
+fn queue_or_abort(core: &mut ServerConnection, plan: Plan) -> Action {
+    match queue_plan(core, plan) {
+        Ok(action) => action,
+        Err(_) => {
+            core.abort();
+            Action::None
+        }
+    }
+}
+
+/// Queues a planned response (head, body, end) into the core. A file body becomes an
+/// external span; the returned action carries the file.
+pub fn queue_plan(core: &mut ServerConnection, plan: Plan) -> Result<Action, UsageError> {
+    let action = match plan.body {
+        PlanBody::Empty => {
+            core.send_response(&plan.head, ResponseBody::None)?;
+            Action::None
+        }
+        PlanBody::Bytes(bytes) => {
+            core.send_response(&plan.head, ResponseBody::Length(bytes.len() as u64))?;
+            core.send_body(bytes)?;
+            Action::None
+        }
+        PlanBody::File { file, offset, len } => {
+            core.send_response(&plan.head, ResponseBody::Length(len))?;
+            core.send_body_external(len)?;
+            Action::SendFile { file, offset }
+        }
+        PlanBody::Cgi(spec) => {
+            return Ok(Action::Cgi {
+                spec,
+                response: plan.head,
+            });
+        }
+        _ => return Err(UsageError::NoRequestToAnswer),
+    };
+    core.finish_response()?;
+    Ok(action)
+}
+
+/// The plan's own log messages, then the access line, as CPython logs them.
+pub fn log_plan(log: &mut String, client: SocketAddr, request_line: &Bytes, plan: &Plan) {
+    let now = SystemTime::now();
+    for message in &plan.log_messages {
+        log.push_str(&handler::format_log_line(client.ip(), now, message));
+    }
+    let access = handler::request_log_message(request_line, plan.head.status);
+    log.push_str(&handler::format_log_line(client.ip(), now, &access));
+}
