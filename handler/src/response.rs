@@ -18,6 +18,8 @@ pub fn response_head(
 ) -> ResponseHead {
     let mut head = ResponseHead::new(code);
     head.reason = reason;
+    // Room for the largest standard head (a file: five fields) plus a few extra headers.
+    head.headers = protocol::Headers::with_capacity(8);
     head.headers.append("Server", settings.version_string());
     head.headers.append("Date", date_time_string(now));
     head

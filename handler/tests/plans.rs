@@ -404,3 +404,28 @@ proptest! {
         prop_assert!(plan.head.status >= 200);
     }
 }
+
+#[test]
+fn cgi_environment_encodings_match_cpython() {
+    // Recorded from CPython 3.14 --cgi: decoded PATH_INFO is UTF-8, latin-1 header bytes are
+    // re-encoded as UTF-8, an explicit Content-Type is passed through.
+    let dir = tempfile::tempdir().unwrap();
+    cgi_fixture(dir.path());
+    let settings = cgi_settings(dir.path());
+    let raw = b"GET /cgi-bin/run.sh/x%C3%A9 HTTP/1.0\r\nReferer: http://r/\xe9\r\nContent-Type: x/y\r\nContent-Length: 3\r\n\r\n";
+    let PlanBody::Cgi(spec) = plan_request(&settings, &parse_head(raw), &ctx()).body else {
+        panic!("not CGI")
+    };
+    let get = |k: &str| {
+        spec.env
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_encoded_bytes().to_vec())
+    };
+    assert_eq!(get("PATH_INFO").unwrap(), "/x\u{e9}".as_bytes());
+    assert_eq!(get("HTTP_REFERER").unwrap(), "http://r/\u{e9}".as_bytes());
+    assert_eq!(get("CONTENT_TYPE").unwrap(), b"x/y");
+    assert_eq!(get("CONTENT_LENGTH").unwrap(), b"3");
+    assert_eq!(get("HTTP_ACCEPT").unwrap(), b"");
+    assert_eq!(get("AUTH_TYPE"), None);
+}

@@ -9,13 +9,18 @@ use std::fs::File;
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
+use crate::{CgiSpec, Plan, PlanBody, RequestContext, Settings};
 use bytes::Bytes;
-use handler::{CgiSpec, Plan, PlanBody, RequestContext, Settings};
 use protocol::{Event, RequestHead, ResponseBody, ResponseHead, ServerConnection, UsageError};
 
 /// Work the runtime must do after [`Session::handle_event`].
+///
+/// Deliberately exhaustive: a runtime that does not know how to do an action must not compile.
 #[derive(Debug)]
-#[non_exhaustive]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "every runtime must handle every action"
+)]
 pub enum Action {
     /// Nothing beyond draining the core.
     None,
@@ -73,7 +78,7 @@ impl Session<'_> {
                 if self.mode == Mode::Custom {
                     return Action::Custom(head);
                 }
-                let plan = handler::plan_request(self.settings, &head, ctx);
+                let plan = crate::plan_request(self.settings, &head, ctx);
                 log_plan(log, ctx.client, &head.request_line, &plan);
                 match plan.body {
                     PlanBody::Cgi(spec) => Action::Cgi {
@@ -85,7 +90,7 @@ impl Session<'_> {
             }
             Event::RequestError(error) => {
                 let line = core.failed_request_line().cloned().unwrap_or_default();
-                let plan = handler::plan_request_error(self.settings, &error, ctx.now);
+                let plan = crate::plan_request_error(self.settings, &error, ctx.now);
                 log_plan(log, ctx.client, &line, &plan);
                 queue_or_abort(core, plan)
             }
@@ -130,7 +135,6 @@ pub fn queue_plan(core: &mut ServerConnection, plan: Plan) -> Result<Action, Usa
                 response: plan.head,
             });
         }
-        _ => return Err(UsageError::NoRequestToAnswer),
     };
     core.finish_response()?;
     Ok(action)
@@ -140,8 +144,8 @@ pub fn queue_plan(core: &mut ServerConnection, plan: Plan) -> Result<Action, Usa
 pub fn log_plan(log: &mut String, client: SocketAddr, request_line: &Bytes, plan: &Plan) {
     let now = SystemTime::now();
     for message in &plan.log_messages {
-        log.push_str(&handler::format_log_line(client.ip(), now, message));
+        log.push_str(&crate::format_log_line(client.ip(), now, message));
     }
-    let access = handler::request_log_message(request_line, plan.head.status);
-    log.push_str(&handler::format_log_line(client.ip(), now, &access));
+    let access = crate::request_log_message(request_line, plan.head.status);
+    log.push_str(&crate::format_log_line(client.ip(), now, &access));
 }

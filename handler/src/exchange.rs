@@ -121,7 +121,7 @@ pub struct Exchange<'a> {
     command: String,
     path: String,
     client: SocketAddr,
-    settings: &'a handler::Settings,
+    settings: &'a crate::Settings,
     transport: &'a mut dyn Transport,
     /// The buffered head (`send_response` / `send_header`), written at `end_headers`.
     pending: Option<ResponseHead>,
@@ -145,13 +145,13 @@ impl<'a> Exchange<'a> {
     pub fn new(
         head: &'a RequestHead,
         client: SocketAddr,
-        settings: &'a handler::Settings,
+        settings: &'a crate::Settings,
         transport: &'a mut dyn Transport,
     ) -> Self {
         Self {
             head,
             command: latin1(&head.method),
-            path: String::from_utf8_lossy(&handler::request_path(&head.target)).into_owned(),
+            path: String::from_utf8_lossy(&crate::request_path(&head.target)).into_owned(),
             client,
             settings,
             transport,
@@ -222,7 +222,7 @@ impl<'a> Exchange<'a> {
             self.settings.server_version, self.settings.sys_version
         );
         self.send_header("Server", &server);
-        self.send_header("Date", &handler::date_time_string(SystemTime::now()));
+        self.send_header("Date", &crate::date_time_string(SystemTime::now()));
     }
 
     /// `send_response_only(code, message)`: buffers the status line alone.
@@ -274,7 +274,7 @@ impl<'a> Exchange<'a> {
         message: Option<&str>,
         explain: Option<&str>,
     ) -> io::Result<()> {
-        let plan = handler::send_error(
+        let plan = crate::send_error(
             self.settings,
             code,
             message,
@@ -287,7 +287,7 @@ impl<'a> Exchange<'a> {
         }
         self.log_request(code);
         let body = match plan.body {
-            handler::PlanBody::Bytes(b) => b,
+            crate::PlanBody::Bytes(b) => b,
             _ => Bytes::new(),
         };
         let kind = if body.is_empty() {
@@ -310,19 +310,19 @@ impl<'a> Exchange<'a> {
 
     /// `log_message(format % args)`: one line on the server log, control characters escaped.
     pub fn log_message(&mut self, message: &str) {
-        let line = handler::format_log_line(self.client.ip(), SystemTime::now(), message);
+        let line = crate::format_log_line(self.client.ip(), SystemTime::now(), message);
         self.transport.log(&line);
     }
 
     /// `log_request(code)`: `"<requestline>" <code> -`.
     pub fn log_request(&mut self, code: u16) {
-        let message = handler::request_log_message(&self.head.request_line, code);
+        let message = crate::request_log_message(&self.head.request_line, code);
         self.log_message(&message);
     }
 
     /// The 501 CPython sends for a method without a `do_` method.
     pub fn send_unsupported(&mut self) -> io::Result<()> {
-        let message = handler::unsupported_method_message(&self.head.method);
+        let message = crate::unsupported_method_message(&self.head.method);
         self.send_error(501, Some(&message), None)
     }
 
