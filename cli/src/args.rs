@@ -10,7 +10,7 @@ use clap::{Parser, ValueEnum};
 /// The runtime that drives connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Runtime {
-    /// Blocking sockets, a thread per connection (Python's ThreadingHTTPServer).
+    /// Blocking sockets, a thread per connection (Python's `ThreadingHTTPServer`).
     Std,
     /// An async task per connection on smol.
     Smol,

@@ -81,13 +81,13 @@ fn serve_directory(dir: Option<&Path>) -> Result<std::path::PathBuf, String> {
 
 fn settings(args: &Args, directory: std::path::PathBuf) -> handler::Settings {
     let mut settings = handler::Settings::new(directory);
-    settings.protocol_version = args.protocol.clone();
-    settings.default_content_type = args.content_type.clone();
+    settings.protocol_version.clone_from(&args.protocol);
+    settings.default_content_type.clone_from(&args.content_type);
     settings.extra_headers = args.extra_headers();
     if args.cgi {
         settings.cgi.enabled = true;
         if !args.cgi_dirs.is_empty() {
-            settings.cgi.directories = args.cgi_dirs.clone();
+            settings.cgi.directories.clone_from(&args.cgi_dirs);
         }
     }
     settings

@@ -102,13 +102,10 @@ impl Session<'_> {
 
 /// Queues a plan; a plan the core refuses (it never should) aborts the connection.
 fn queue_or_abort(core: &mut ServerConnection, plan: Plan) -> Action {
-    match queue_plan(core, plan) {
-        Ok(action) => action,
-        Err(_) => {
-            core.abort();
-            Action::None
-        }
-    }
+    queue_plan(core, plan).unwrap_or_else(|_| {
+        core.abort();
+        Action::None
+    })
 }
 
 /// Queues a planned response (head, body, end) into the core. A file body becomes an

@@ -15,10 +15,10 @@ use protocol::{
     Event, RequestHead, ResponseBody, ResponseHead, ServerConnection, Transmit, UsageError,
 };
 
-use crate::exchange::{Exchange, Transport};
 use crate::server::Shared;
-use crate::session::{Action, Mode, Session};
 use crate::{Service, cgi, sendfile};
+use handler::exchange::{Exchange, Transport};
+use handler::session::{Action, Mode, Session};
 
 /// The file behind the external span being sent.
 #[derive(Debug)]
@@ -324,24 +324,24 @@ impl Transport for Driver<'_> {
     }
 
     fn send_continue(&mut self) -> io::Result<()> {
-        self.core.send_continue().map_err(usage)?;
+        self.core.send_continue().map_err(|e| usage(&e))?;
         self.flush()
     }
 
     fn start_response(&mut self, head: &ResponseHead, body: ResponseBody) -> io::Result<()> {
-        self.core.send_response(head, body).map_err(usage)?;
+        self.core.send_response(head, body).map_err(|e| usage(&e))?;
         self.flush()
     }
 
     fn write_body(&mut self, data: &[u8]) -> io::Result<()> {
         self.core
             .send_body(Bytes::copy_from_slice(data))
-            .map_err(usage)?;
+            .map_err(|e| usage(&e))?;
         self.flush()
     }
 
     fn finish_response(&mut self) -> io::Result<()> {
-        self.core.finish_response().map_err(usage)?;
+        self.core.finish_response().map_err(|e| usage(&e))?;
         self.flush()
     }
 
@@ -350,6 +350,6 @@ impl Transport for Driver<'_> {
     }
 }
 
-fn usage(e: UsageError) -> io::Error {
+fn usage(e: &UsageError) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, e.to_string())
 }

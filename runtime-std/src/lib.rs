@@ -31,12 +31,10 @@
 
 pub mod cgi;
 mod drive;
-mod exchange;
 mod sendfile;
 mod server;
-pub mod session;
 
-pub use exchange::{Exchange, Handler, Transport};
+pub use handler::exchange::{Exchange, Handler, Transport};
 pub use server::{
     HttpServer, ServerOptions, Service, StopHandle, ThreadingHttpServer, bind_listener,
 };

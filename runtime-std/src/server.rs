@@ -14,7 +14,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use crate::drive::Driver;
-use crate::exchange::Handler;
+use handler::exchange::Handler;
 
 /// What answers the requests.
 #[derive(Clone)]
@@ -328,13 +328,10 @@ impl HttpServer {
             };
             if threads {
                 let shared = Arc::clone(&self.shared);
-                let spawned = std::thread::Builder::new()
+                // If no thread can be spawned, the stream is dropped, which closes it.
+                let _ = std::thread::Builder::new()
                     .name("connection".into())
                     .spawn(move || shared.serve(stream, peer));
-                if spawned.is_err() {
-                    // No thread to serve it: dropping the stream closes it.
-                    continue;
-                }
             } else {
                 self.shared.serve(stream, peer);
             }
