@@ -31,9 +31,11 @@
 
 pub mod cgi;
 mod drive;
-mod sendfile;
+mod facts;
+pub mod sendfile;
 mod server;
 
+pub use facts::{ServerFacts, write_log};
 pub use handler::exchange::{Exchange, Handler, Transport};
 pub use server::{
     HttpServer, ServerOptions, Service, StopHandle, ThreadingHttpServer, bind_listener,

@@ -17,7 +17,7 @@ const MAX_CHUNK: u64 = 1 << 30;
 /// Sends up to `len` bytes of `file` from `*offset` to `socket` (one system call's worth) and
 /// advances `*offset`. Returns how many bytes were sent; `Ok(0)` means the file ended early
 /// (it shrank since it was measured).
-pub(crate) fn send_span<S: Write + std::os::fd::AsFd>(
+pub fn send_span<S: Write + std::os::fd::AsFd>(
     socket: &mut S,
     file: &File,
     offset: &mut u64,

@@ -6,14 +6,14 @@
 //! connection wakes and closes, a connection in the middle of a response finishes it first.
 //! `serve_forever` returns when the last connection is gone.
 
-use std::ffi::OsString;
-use std::io::{self, Write};
+use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use crate::drive::Driver;
+use crate::facts::{ServerFacts, write_log};
 use handler::exchange::Handler;
 
 /// What answers the requests.
@@ -76,12 +76,7 @@ pub(crate) struct Shared {
     pub(crate) settings: handler::Settings,
     pub(crate) service: Service,
     pub(crate) cgi_timeout: Duration,
-    local: SocketAddr,
-    /// `server_name` as CGI scripts see it.
-    server_name: String,
-    /// The server's environment, copied into every CGI script's (as CPython does).
-    environ: Vec<(OsString, OsString)>,
-    running_as_root: bool,
+    facts: ServerFacts,
     stop: AtomicBool,
     /// Open connections, so a stop can wake their blocked reads.
     open: Mutex<Vec<(u64, TcpStream)>>,
@@ -90,7 +85,6 @@ pub(crate) struct Shared {
     next_id: AtomicU64,
     /// Another handle on the listener, to unblock `accept` on stop.
     listener: TcpListener,
-    log: Mutex<()>,
 }
 
 impl Shared {
@@ -100,16 +94,12 @@ impl Shared {
 
     /// Writes log text to stderr in one piece.
     pub(crate) fn log(&self, text: &str) {
-        let _guard = self.log.lock().unwrap_or_else(PoisonError::into_inner);
-        let _ = io::stderr().lock().write_all(text.as_bytes());
+        write_log(text);
     }
 
     /// Facts about this request's connection, for the handler.
     pub(crate) fn request_context(&self, peer: SocketAddr) -> handler::RequestContext<'_> {
-        handler::RequestContext::new(peer, SystemTime::now())
-            .with_server(&self.server_name, self.local.port())
-            .with_environ(&self.environ)
-            .with_root(self.running_as_root)
+        self.facts.request_context(peer)
     }
 
     fn stop(&self) {
@@ -248,7 +238,7 @@ pub struct HttpServer {
 impl std::fmt::Debug for HttpServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpServer")
-            .field("local", &self.shared.local)
+            .field("local", &self.shared.facts.local)
             .field("limit", &self.limit)
             .finish_non_exhaustive()
     }
@@ -273,16 +263,12 @@ impl HttpServer {
             settings: options.settings,
             service: options.service,
             cgi_timeout: options.cgi_timeout,
-            local,
-            server_name: server_name(local),
-            environ: std::env::vars_os().collect(),
-            running_as_root: rustix::process::geteuid().is_root(),
+            facts: ServerFacts::gather(local),
             stop: AtomicBool::new(false),
             open: Mutex::new(Vec::new()),
             closed: Condvar::new(),
             next_id: AtomicU64::new(0),
             listener: listener.try_clone()?,
-            log: Mutex::new(()),
         });
         Ok(Self {
             listener,
@@ -293,7 +279,7 @@ impl HttpServer {
 
     /// The bound address (with the real port when 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
-        self.shared.local
+        self.shared.facts.local
     }
 
     /// A handle that stops the server from elsewhere.
@@ -388,19 +374,6 @@ impl ThreadingHttpServer {
     /// Connections open right now.
     pub fn open_connections(&self) -> usize {
         self.0.open_connections()
-    }
-}
-
-/// The name CGI scripts see as `SERVER_NAME`. CPython calls `getfqdn`, a blocking reverse
-/// lookup that can stall startup for seconds; the bound address is what a client used anyway.
-fn server_name(local: SocketAddr) -> String {
-    if local.ip().is_unspecified() {
-        rustix::system::uname()
-            .nodename()
-            .to_string_lossy()
-            .into_owned()
-    } else {
-        local.ip().to_string()
     }
 }
 
