@@ -109,7 +109,7 @@ pub(crate) fn run(driver: &mut Driver<'_>, spec: &handler::CgiSpec, response: &R
 }
 
 fn log(driver: &Driver<'_>, message: &str) {
-    driver.log_text(&handler::format_log_line(
+    crate::write_log(&handler::format_log_line(
         driver.peer().ip(),
         SystemTime::now(),
         message,

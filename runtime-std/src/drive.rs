@@ -97,7 +97,7 @@ impl<'s> Driver<'s> {
             let ctx = self.shared.request_context(self.peer);
             let action = session.handle_event(&mut self.core, event, &ctx, &mut log);
             if !log.is_empty() {
-                self.shared.log(&log);
+                crate::write_log(&log);
                 log.clear();
             }
             match action {
@@ -290,11 +290,6 @@ impl<'s> Driver<'s> {
         &mut self.core
     }
 
-    /// Writes one log line set.
-    pub(crate) fn log_text(&self, text: &str) {
-        self.shared.log(text);
-    }
-
     /// The peer address.
     pub(crate) fn peer(&self) -> SocketAddr {
         self.peer
@@ -346,7 +341,7 @@ impl Transport for Driver<'_> {
     }
 
     fn log(&mut self, line: &str) {
-        self.shared.log(line);
+        crate::write_log(line);
     }
 }
 

@@ -13,7 +13,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::drive::Driver;
-use crate::facts::{ServerFacts, write_log};
+use crate::facts::ServerFacts;
 use handler::exchange::Handler;
 
 /// What answers the requests.
@@ -90,11 +90,6 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn stopping(&self) -> bool {
         self.stop.load(Ordering::Acquire)
-    }
-
-    /// Writes log text to stderr in one piece.
-    pub(crate) fn log(&self, text: &str) {
-        write_log(text);
     }
 
     /// Facts about this request's connection, for the handler.
