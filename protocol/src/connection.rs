@@ -671,7 +671,15 @@ impl ServerConnection {
     }
 
     fn on_response_complete(&mut self) {
-        let keep_alive = self.exchange.keep_alive && !self.draining;
+        // An unread body known to be too large to discard ends the connection; decide that
+        // before the event, which promises whether another request can follow.
+        let unread_too_large = match &self.reading {
+            Reading::Body(decoder) => decoder
+                .known_remaining()
+                .is_some_and(|n| n > self.config.limits.max_discard),
+            _ => false,
+        };
+        let keep_alive = self.exchange.keep_alive && !self.draining && !unread_too_large;
         self.events
             .push_back(Event::ResponseComplete { keep_alive });
         self.writing = Writing::Idle;
@@ -681,16 +689,9 @@ impl ServerConnection {
         }
         match &self.reading {
             Reading::Done => self.begin_next_request(),
-            Reading::Body(decoder) => {
-                let too_much = decoder
-                    .known_remaining()
-                    .is_some_and(|n| n > self.config.limits.max_discard);
-                if too_much {
-                    self.start_close();
-                } else {
-                    self.exchange.discarding = true;
-                    self.process();
-                }
+            Reading::Body(_) => {
+                self.exchange.discarding = true;
+                self.process();
             }
             Reading::Head | Reading::Closed => self.start_close(),
         }
@@ -742,3 +743,8 @@ impl ServerConnection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod timer_tests;
