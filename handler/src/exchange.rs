@@ -7,7 +7,7 @@
 //!
 //! ```no_run
 //! use std::io::{self, Read, Write};
-//! use runtime_std::{Exchange, Handler};
+//! use handler::exchange::{Exchange, Handler};
 //!
 //! struct Hello;
 //!

@@ -38,14 +38,15 @@
 //!
 //! | CPython (`http.server`) | Here |
 //! |---|---|
-//! | `BaseHTTPRequestHandler.handle_one_request` dispatch (`do_GET`, `do_HEAD`, `do_POST`, 501) | [`plan_request`] |
+//! | `BaseHTTPRequestHandler.handle_one_request` dispatch (`do_GET`, `do_HEAD`, `do_POST`, 501) | [`plan_request`]; for user handlers [`session`] and [`exchange::Handler`] |
+//! | a `BaseHTTPRequestHandler` subclass (`do_GET`, `command`, `path`, `headers`, `rfile`, `wfile`, `client_address`) | [`exchange::Handler`] and [`exchange::Exchange`] |
 //! | `parse_request` error replies (400, 414, 431, 505) | [`plan_request_error`] |
 //! | `parse_request`'s `//` collapse of `self.path` | [`request_path`] |
-//! | `send_response(code, message)` | [`response_head`] here; `runtime_std::Exchange::send_response` for user handlers |
-//! | `send_response_only`, `send_header`, `end_headers`, `flush_headers` | `runtime-std`: `Exchange` methods of the user handler API; here a plan's [`ResponseHead`](protocol::ResponseHead) is the buffered head |
-//! | `send_error(code, message, explain)` | [`send_error`] (and `runtime_std::Exchange::send_error`) |
-//! | `log_message`, `log_error` | [`format_log_line`] (the runtime writes it to stderr) |
-//! | `log_request(code)` | [`request_log_message`] |
+//! | `send_response(code, message)` | [`response_head`] for plans; [`exchange::Exchange::send_response`] for user handlers |
+//! | `send_response_only`, `send_header`, `end_headers`, `flush_headers` | [`exchange::Exchange`] methods (the user handler API every runtime shares); in a plan, its [`ResponseHead`](protocol::ResponseHead) is the buffered head |
+//! | `send_error(code, message, explain)` | [`send_error`] (and [`exchange::Exchange::send_error`]) |
+//! | `log_message`, `log_error` | [`format_log_line`] (the runtime writes it to stderr); [`exchange::Exchange::log_message`] |
+//! | `log_request(code)` | [`request_log_message`]; [`exchange::Exchange::log_request`] |
 //! | `_control_char_table` (log escaping) | [`push_log_escaped`] |
 //! | `date_time_string(timestamp)` | [`date_time_string`] |
 //! | `log_date_time_string()` | [`log_date_time_string`] |
