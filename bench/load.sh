@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Load benchmark: our runtimes, nginx (1 worker, sendfile) and Python's http.server, each
+# pinned to one core and driven by wrk from the other core, on loopback, in one run.
+# Prints requests/s per server and file, and our ratio to nginx and to python.
+#
+#   bench/load.sh                 # all servers, 10 s per measurement
+#   DURATION=5 RUNTIMES="std mio" bench/load.sh
+#
+# Installs wrk and nginx-light from Debian if missing (needs root or sudo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-32}
+RUNTIMES=${RUNTIMES:-"std smol mio"}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+
+need() {
+    local missing=()
+    command -v wrk >/dev/null || missing+=(wrk)
+    command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+    if [ ${#missing[@]} -gt 0 ]; then
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo=sudo
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+need
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+cargo build --release -q -p http-server
+BIN=$PWD/target/release/http-server
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+root=$work/www
+mkdir -p "$root"
+# nginx workers run as an unprivileged user: let them in.
+chmod 755 "$work" "$root"
+head -c 1024 /dev/urandom >"$root/small.bin"
+head -c $((1024 * 1024)) /dev/urandom >"$root/large.bin"
+FILES="small.bin large.bin"
+
+wait_port() {
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "server on port $1 did not start" >&2
+    return 1
+}
+
+start_ours() { # runtime port
+    local extra=()
+    [ "$1" = mio ] && extra=(--workers 1)
+    taskset -c "$SERVER_CPU" "$BIN" "$2" -b 127.0.0.1 -d "$root" -p HTTP/1.1 --runtime "$1" "${extra[@]}" \
+        >/dev/null 2>&1 &
+    pids+=($!)
+    wait_port "$2"
+}
+
+start_nginx() { # port
+    mkdir -p "$work/nginx"
+    cat >"$work/nginx.conf" <<CONF
+worker_processes 1;
+daemon on;
+pid $work/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    client_body_temp_path $work/nginx;
+    proxy_temp_path $work/nginx;
+    fastcgi_temp_path $work/nginx;
+    uwsgi_temp_path $work/nginx;
+    scgi_temp_path $work/nginx;
+    server { listen 127.0.0.1:$1; root $root; }
+}
+CONF
+    taskset -c "$SERVER_CPU" "$NGINX" -c "$work/nginx.conf" -p "$work/nginx"
+    wait_port "$1"
+}
+
+start_python() { # port
+    taskset -c "$SERVER_CPU" python3 -m http.server "$1" -b 127.0.0.1 -d "$root" -p HTTP/1.1 >/dev/null 2>&1 &
+    pids+=($!)
+    wait_port "$1"
+}
+
+measure() { # port file -> requests/s (0 when any response was not a 2xx)
+    taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "http://127.0.0.1:$1/$2" 2>/dev/null |
+        awk '/Non-2xx/ {bad = 1} /Requests\/sec/ {r = $2} END {print (bad ? 0 : r)}'
+}
+
+declare -A rps
+port=18080
+servers=(nginx python)
+for r in $RUNTIMES; do servers+=("$r"); done
+for server in "${servers[@]}"; do
+    port=$((port + 1))
+    case $server in
+        nginx) start_nginx "$port" ;;
+        python) start_python "$port" ;;
+        *) start_ours "$server" "$port" ;;
+    esac
+    for f in $FILES; do
+        rps[$server/$f]=$(measure "$port" "$f")
+    done
+    if [ "$server" = nginx ]; then
+        kill "$(cat "$work/nginx.pid")"; rm -f "$work/nginx.pid"
+    else
+        kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+    fi
+done
+
+echo
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s, server on cpu $SERVER_CPU, wrk on cpu $CLIENT_CPU, HTTP/1.1 keep-alive"
+printf '\n%-10s %-10s %12s %10s %10s\n' server file "req/s" "vs nginx" "vs python"
+for server in "${servers[@]}"; do
+    for f in $FILES; do
+        v=${rps[$server/$f]:-0}
+        n=${rps[nginx/$f]:-0}
+        p=${rps[python/$f]:-0}
+        awk -v s="$server" -v f="$f" -v v="$v" -v n="$n" -v p="$p" 'BEGIN {
+            printf "%-10s %-10s %12.0f %9.2fx %9.1fx\n", s, f, v, (n > 0 ? v / n : 0), (p > 0 ? v / p : 0)
+        }'
+    done
+done
