@@ -3,7 +3,8 @@
 //! Input: one flag byte (bit 1: `-p HTTP/1.1`, bit 2: small limits, the rest: a cut point),
 //! then the wire bytes. Each input is run whole and cut in two; an auto-responder answers
 //! every request so pipelined heads are parsed too. Oracles: no panic, every event sequence
-//! passes the [`Checker`], and both runs give the same events and the same output bytes.
+//! passes the [`Checker`], both runs give the same events and the same output bytes, and
+//! after the end of stream the connection has shut down and closed.
 
 #![no_main]
 
@@ -26,6 +27,11 @@ fn run(config: &Arc<Config>, pieces: &[&[u8]]) -> (Vec<Event>, Vec<u8>) {
     }
     conn.receive_eof(now);
     settle(&mut conn, &mut checker, &mut wire);
+    // Every request was answered and the peer is gone: nothing can be left waiting.
+    assert!(
+        wire.shutdown && conn.is_closed(),
+        "the connection did not close after the end of stream"
+    );
     (checker.log, wire.bytes)
 }
 

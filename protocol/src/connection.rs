@@ -186,6 +186,12 @@ impl ServerConnection {
                     Ok(Progress::Head(head)) => {
                         self.on_head(head);
                         self.process();
+                        // The head was completed by the end of stream (compat mode), so a
+                        // body it announces can never arrive: without this, the request
+                        // would wait for it forever.
+                        if matches!(self.reading, Reading::Body(_)) {
+                            self.fail(RequestError::UnexpectedEof);
+                        }
                     }
                     Ok(Progress::Blank | Progress::NeedMore) => self.start_close(),
                     Err(e) => self.fail(e),

@@ -903,6 +903,28 @@ fn eof_mid_head_and_mid_body_are_errors() {
 }
 
 #[test]
+fn compat_head_ended_by_eof_cannot_wait_for_its_body() {
+    // Regression (proptest `arbitrary_bytes_end_in_a_clean_close`): CPython-style parsing
+    // takes the end of stream as the end of the head; the announced body then never came
+    // and the connection neither failed nor closed.
+    let config = Config {
+        parse_mode: ParseMode::Compat,
+        ..Config::default()
+    };
+    let t0 = t0();
+    let mut conn = connect(config, t0);
+    conn.receive(b"POST / HTTP/1.0\r\nContent-Length: 1\r\n", t0);
+    conn.receive_eof(t0);
+    assert_eq!(request(&mut conn).framing, RequestFraming::Length(1));
+    assert_eq!(
+        events(&mut conn),
+        [Event::RequestError(RequestError::UnexpectedEof)]
+    );
+    let out = answer(&mut conn);
+    assert!(out.shutdown && conn.is_closed());
+}
+
+#[test]
 fn abort_drops_everything() {
     let t0 = t0();
     let mut conn = connect(http11(), t0);
