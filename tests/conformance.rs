@@ -9,6 +9,7 @@
 mod common;
 
 use std::ffi::OsString;
+use std::fmt::Write as _;
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Barrier};
@@ -945,7 +946,10 @@ fn header_limits(rt: &'static str) {
         false,
     );
     let many = |n: usize| {
-        let headers: String = (0..n).map(|i| format!("X-H{i}: {i}\r\n")).collect();
+        let headers = (0..n).fold(String::new(), |mut s, i| {
+            let _ = write!(s, "X-H{i}: {i}\r\n");
+            s
+        });
         format!("GET /a.txt HTTP/1.0\r\n{headers}\r\n")
     };
     let r = request(env.addr(), many(101).as_bytes());

@@ -11,6 +11,7 @@
 pub mod fixture;
 
 use std::ffi::OsString;
+use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
@@ -148,7 +149,7 @@ impl StartError {
     }
 }
 
-/// A running `http-server`; SIGKILLed on drop unless stopped with [`Server::stop`].
+/// A running `http-server`; killed (`SIGKILL`) on drop unless stopped with [`Server::stop`].
 pub struct Server {
     child: Option<Child>,
     /// Where it listens (from the banner).
@@ -183,17 +184,17 @@ impl Server {
         let mut last = None;
         for _ in 0..5 {
             let port = free_port();
-            let mut argv: Vec<OsString> =
+            let mut command_line: Vec<OsString> =
                 vec![port.to_string().into(), "-b".into(), "127.0.0.1".into()];
-            argv.push("-d".into());
-            argv.push(dir.as_os_str().to_owned());
-            argv.push("--runtime".into());
-            argv.push(runtime.into());
-            argv.extend(args.iter().map(OsString::from));
-            match Self::spawn(runtime, &argv) {
+            command_line.push("-d".into());
+            command_line.push(dir.as_os_str().to_owned());
+            command_line.push("--runtime".into());
+            command_line.push(runtime.into());
+            command_line.extend(args.iter().map(OsString::from));
+            match Self::spawn(runtime, &command_line) {
                 Ok(server) => return server,
                 Err(e) if e.port_busy() => last = Some(e),
-                Err(e) => panic!("http-server {argv:?} did not start: {e:#?}"),
+                Err(e) => panic!("http-server {command_line:?} did not start: {e:#?}"),
             }
         }
         panic!("http-server kept finding its port busy: {last:#?}");
@@ -254,7 +255,9 @@ impl Server {
     }
 
     pub fn pid(&self) -> i32 {
-        self.child.as_ref().map_or(0, |c| c.id() as i32)
+        self.child
+            .as_ref()
+            .map_or(0, |c| i32::try_from(c.id()).unwrap_or(0))
     }
 
     /// Everything the server wrote on stderr so far (lossy UTF-8).
@@ -425,7 +428,7 @@ pub fn exchange_timeout(addr: SocketAddr, request: &[u8], timeout: Duration) -> 
     let _ = stream.set_read_timeout(Some(timeout));
     let _ = stream.write_all(request);
     let mut out = Vec::new();
-    let mut chunk = [0u8; 65536];
+    let mut chunk = vec![0u8; 65536];
     loop {
         match stream.read(&mut chunk) {
             Ok(0) => return (out, true),
@@ -492,7 +495,7 @@ impl Conn {
         if self.eof {
             return false;
         }
-        let mut chunk = [0u8; 65536];
+        let mut chunk = vec![0u8; 65536];
         match self.stream.read(&mut chunk) {
             Ok(0) => {
                 self.eof = true;
@@ -541,12 +544,11 @@ impl Conn {
             if let Some(i) = find(&self.buf, b"\r\n\r\n") {
                 break i + 4;
             }
-            if !self.fill() {
-                panic!(
-                    "connection ended inside a response head: {:?}",
-                    show(&self.buf)
-                );
-            }
+            assert!(
+                self.fill(),
+                "connection ended inside a response head: {:?}",
+                show(&self.buf)
+            );
         };
         let head_bytes: Vec<u8> = self.buf.drain(..end).collect();
         let mut response = parse_head(&head_bytes).unwrap_or_else(|e| panic!("{e}"));
@@ -569,9 +571,11 @@ impl Conn {
     /// True if the server closes the connection (EOF or reset with nothing buffered) within
     /// `wait`; false if it stays open that long. Bytes that arrive instead are a failure.
     pub fn closed_within(&mut self, wait: Duration) -> bool {
-        if !self.buf.is_empty() {
-            panic!("unexpected extra bytes: {:?}", show(&self.buf));
-        }
+        assert!(
+            self.buf.is_empty(),
+            "unexpected extra bytes: {:?}",
+            show(&self.buf)
+        );
         if self.eof {
             return true;
         }
@@ -793,11 +797,13 @@ pub fn show(bytes: &[u8]) -> String {
             b'\n' => s.push_str("\\n\n"),
             b'\\' => s.push_str("\\\\"),
             0x20..=0x7e => s.push(char::from(b)),
-            _ => s.push_str(&format!("\\x{b:02x}")),
+            _ => {
+                let _ = write!(s, "\\x{b:02x}");
+            }
         }
     }
     if bytes.len() > MAX {
-        s.push_str(&format!("... ({} bytes)", bytes.len()));
+        let _ = write!(s, "... ({} bytes)", bytes.len());
     }
     s
 }
