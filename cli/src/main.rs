@@ -48,12 +48,33 @@ fn run(args: &Args) -> Result<(), String> {
     options.cgi_timeout = args.cgi_timeout();
     match args.runtime {
         Runtime::Std => {}
-        Runtime::Smol | Runtime::Mio => {
+        Runtime::Smol => return serve_smol(address, options, args.workers),
+        Runtime::Mio => {
             return Err(format!("--runtime {:?} is not built yet", args.runtime).to_lowercase());
         }
     }
     let server = runtime_std::ThreadingHttpServer::bind(address, options)
         .map_err(|e| format!("cannot bind {address}: {e}"))?;
+    server
+        .stop_on_signals()
+        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    print_banner(server.local_addr());
+    server
+        .serve_forever()
+        .map_err(|e| format!("server failed: {e}"))
+}
+
+/// `--runtime smol`: the same banner, signals and errors as the std runtime.
+fn serve_smol(
+    address: std::net::SocketAddr,
+    options: runtime_std::ServerOptions,
+    threads: Option<usize>,
+) -> Result<(), String> {
+    let mut server = runtime_smol::SmolServer::bind(address, options)
+        .map_err(|e| format!("cannot bind {address}: {e}"))?;
+    if let Some(threads) = threads {
+        server = server.with_threads(threads);
+    }
     server
         .stop_on_signals()
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
