@@ -49,9 +49,7 @@ fn run(args: &Args) -> Result<(), String> {
     match args.runtime {
         Runtime::Std => {}
         Runtime::Smol => return serve_smol(address, options, args.workers),
-        Runtime::Mio => {
-            return Err(format!("--runtime {:?} is not built yet", args.runtime).to_lowercase());
-        }
+        Runtime::Mio => return serve_mio(address, options, args.workers),
     }
     let server = runtime_std::ThreadingHttpServer::bind(address, options)
         .map_err(|e| format!("cannot bind {address}: {e}"))?;
@@ -75,6 +73,27 @@ fn serve_smol(
     if let Some(threads) = threads {
         server = server.with_threads(threads);
     }
+    server
+        .stop_on_signals()
+        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    print_banner(server.local_addr());
+    server
+        .serve_forever()
+        .map_err(|e| format!("server failed: {e}"))
+}
+
+/// `--runtime mio`: one reactor per worker (default: one per core), the same banner,
+/// signals and errors as the std runtime.
+fn serve_mio(
+    address: std::net::SocketAddr,
+    options: runtime_std::ServerOptions,
+    workers: Option<usize>,
+) -> Result<(), String> {
+    let workers = workers.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let server = runtime_mio::MioServer::bind(address, options, workers)
+        .map_err(|e| format!("cannot bind {address}: {e}"))?;
     server
         .stop_on_signals()
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
