@@ -102,18 +102,19 @@ impl MioServer {
         let first = bind_listener(addr, options.backlog, true)?;
         // With port 0, the other listeners join the port the first one got.
         let local = first.local_addr()?;
-        let pool = match options.service {
+        let handler_pool = match options.service {
             Service::Custom(_) => Some(Pool::new(HANDLER_THREADS.max(2 * workers))?),
             _ => None,
         };
-        let mut per_reactor = options.clone();
-        per_reactor.max_connections = options.max_connections.div_ceil(workers);
+        let backlog = options.backlog;
+        let mut per_reactor = options;
+        per_reactor.max_connections = per_reactor.max_connections.div_ceil(workers);
         let mut reactors = Vec::with_capacity(workers);
         let mut listener = Some(first);
         for _ in 0..workers {
             let listener = match listener.take() {
                 Some(first) => first,
-                None => bind_listener(local, options.backlog, true)?,
+                None => bind_listener(local, backlog, true)?,
             };
             let poll = Poll::new()?;
             let service = HttpService::with_pool(
@@ -121,7 +122,7 @@ impl MioServer {
                 per_reactor.clone(),
                 poll.registry(),
                 TOKENS,
-                pool.clone(),
+                handler_pool.clone(),
             )?;
             reactors.push(Reactor { poll, service });
         }
