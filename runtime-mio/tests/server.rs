@@ -1,0 +1,303 @@
+//! `MioServer` and `HttpService` over real loopback sockets: custom handlers on the worker
+//! pool (body in, large body out, 100-continue, a panicking handler), CGI time limits,
+//! pipelining across reads, graceful stop, and the embedding API in a user-owned `Poll`.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use runtime_mio::{HttpService, MioServer, StopHandle};
+use runtime_std::{Exchange, Handler, ServerOptions, Service};
+
+/// Echoes POST bodies; GET /big/N answers N bytes; GET /panic panics; GET /silent says nothing.
+struct Echo;
+
+impl Handler for Echo {
+    fn do_get(&self, ex: &mut Exchange<'_>) -> io::Result<()> {
+        assert!(
+            ex.path() != "/panic",
+            "handler panic (expected by the test)"
+        );
+        if ex.path() == "/silent" {
+            return Ok(());
+        }
+        let n: usize = ex
+            .path()
+            .strip_prefix("/big/")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(5);
+        ex.send_response(200, None);
+        ex.send_header("Content-Length", &n.to_string());
+        ex.end_headers()?;
+        let chunk = vec![b'x'; 8192];
+        let mut left = n;
+        while left > 0 {
+            let take = left.min(chunk.len());
+            ex.wfile().write_all(&chunk[..take])?;
+            left -= take;
+        }
+        Ok(())
+    }
+
+    fn do_post(&self, ex: &mut Exchange<'_>) -> io::Result<()> {
+        let mut body = Vec::new();
+        ex.rfile().read_to_end(&mut body)?;
+        ex.send_response(200, None);
+        ex.send_header("Content-Length", &body.len().to_string());
+        ex.end_headers()?;
+        ex.wfile().write_all(&body)
+    }
+}
+
+fn options(service: Service, dir: &std::path::Path) -> ServerOptions {
+    let mut settings = handler::Settings::new(dir);
+    settings.protocol_version = "HTTP/1.1".into();
+    let mut options = ServerOptions::new(service, settings);
+    options.protocol.protocol_version = "HTTP/1.1".into();
+    options
+}
+
+struct Running {
+    addr: SocketAddr,
+    stop: StopHandle,
+    thread: JoinHandle<io::Result<()>>,
+}
+
+impl Running {
+    fn start(options: ServerOptions, workers: usize) -> Self {
+        let server = MioServer::bind("127.0.0.1:0".parse().unwrap(), options, workers).unwrap();
+        let addr = server.local_addr();
+        let stop = server.stop_handle();
+        let thread = std::thread::spawn(move || server.serve_forever());
+        Self { addr, stop, thread }
+    }
+
+    fn connect(&self) -> TcpStream {
+        let s = TcpStream::connect(self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s
+    }
+
+    fn stop(self) {
+        self.stop.stop();
+        self.thread.join().unwrap().unwrap();
+    }
+}
+
+/// Reads one response with a Content-Length body; returns (head, body).
+fn read_response(s: &mut TcpStream) -> (String, Vec<u8>) {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        assert_eq!(s.read(&mut byte).unwrap(), 1, "EOF in head: {buf:?}");
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8(buf).unwrap();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .map_or(0, |v| v.trim().parse().unwrap());
+    let mut body = vec![0; len];
+    s.read_exact(&mut body).unwrap();
+    (head, body)
+}
+
+#[test]
+fn custom_handler_echoes_chunked_body_and_streams_big_response() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(options(Service::Custom(Arc::new(Echo)), dir.path()), 2);
+    let mut s = server.connect();
+    s.write_all(
+        b"POST /e HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+    )
+    .unwrap();
+    let (head, body) = read_response(&mut s);
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert_eq!(body, b"hello world");
+
+    // A body far above the high-water mark: the handler is paced by the socket.
+    let n = 8 << 20;
+    s.write_all(format!("GET /big/{n} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .unwrap();
+    let (_, body) = read_response(&mut s);
+    assert_eq!(body.len(), n);
+
+    // 100-continue, then a large uploaded body.
+    let upload = vec![b'u'; 3 << 20];
+    s.write_all(
+        format!(
+            "POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+            upload.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut cont = [0u8; 25];
+    s.read_exact(&mut cont).unwrap();
+    assert_eq!(&cont, b"HTTP/1.1 100 Continue\r\n\r\n");
+    s.write_all(&upload).unwrap();
+    let (_, body) = read_response(&mut s);
+    assert_eq!(body, upload);
+    server.stop();
+}
+
+#[test]
+fn failing_handlers_close_without_reply() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(options(Service::Custom(Arc::new(Echo)), dir.path()), 1);
+    for path in ["/panic", "/silent"] {
+        let mut s = server.connect();
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .unwrap();
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+        assert!(rest.is_empty(), "{path}: {rest:?}");
+    }
+    // The pool survived the panic.
+    let mut s = server.connect();
+    s.write_all(b"GET /big/3 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut s).1, b"xxx");
+    server.stop();
+}
+
+#[test]
+fn pipelined_requests_in_one_segment_all_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), b"abc").unwrap();
+    let server = Running::start(options(Service::Files, dir.path()), 1);
+    let mut s = server.connect();
+    let one = b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+    s.write_all(&one.repeat(50)).unwrap();
+    for _ in 0..50 {
+        assert_eq!(read_response(&mut s).1, b"abc");
+    }
+    server.stop();
+}
+
+#[test]
+fn cgi_time_limit_kills_the_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("cgi-bin");
+    std::fs::create_dir(&bin).unwrap();
+    let script = bin.join("slow.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho 'Content-Type: text/plain'\necho\necho started\nexec sleep 30\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut options = options(Service::Files, dir.path());
+    options.settings.cgi.enabled = true;
+    options.cgi_timeout = Duration::from_millis(500);
+    let server = Running::start(options, 1);
+    let mut s = server.connect();
+    let started = Instant::now();
+    s.write_all(b"GET /cgi-bin/slow.sh HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let out = String::from_utf8_lossy(&out);
+    assert!(
+        out.starts_with("HTTP/1.1 200 Script output follows\r\n"),
+        "{out}"
+    );
+    assert!(out.ends_with("started\n"), "{out}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    server.stop();
+}
+
+#[test]
+fn stop_refuses_new_connections_and_finishes_responses() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(options(Service::Custom(Arc::new(Echo)), dir.path()), 2);
+    let mut busy = server.connect();
+    let n = 32 << 20;
+    busy.write_all(format!("GET /big/{n} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut idle = server.connect();
+    idle.write_all(b"GET /big/1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    read_response(&mut idle);
+    // Let the big response start, then stop while it is in flight.
+    let mut first = [0u8; 1024];
+    busy.read_exact(&mut first).unwrap();
+    server.stop.stop();
+    // The idle keep-alive connection is closed.
+    let mut rest = Vec::new();
+    idle.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty());
+    // New connections are refused once the listeners are gone.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(TcpStream::connect(server.addr).is_err());
+    // The in-flight response completes.
+    let mut body = Vec::new();
+    busy.read_to_end(&mut body).unwrap();
+    let total = first.len() + body.len();
+    assert!(total > n, "got {total} bytes");
+    server.thread.join().unwrap().unwrap();
+}
+
+#[test]
+fn embedded_service_shares_the_poll() {
+    use mio::net::UdpSocket;
+    use mio::{Events, Interest, Poll, Token};
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("f"), b"embedded").unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut poll = Poll::new().unwrap();
+    let mut udp = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let udp_addr = udp.local_addr().unwrap();
+    poll.registry()
+        .register(&mut udp, Token(7), Interest::READABLE)
+        .unwrap();
+    let mut http = HttpService::new(
+        listener,
+        options(Service::Files, dir.path()),
+        poll.registry(),
+        Token(100)..Token(110),
+    )
+    .unwrap();
+    let addr = http.local_addr();
+    let client = std::thread::spawn(move || {
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.send_to(b"dgram", udp_addr).unwrap();
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(b"GET /f HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        s.shutdown(Shutdown::Write).unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).unwrap();
+        out
+    });
+    let mut events = Events::with_capacity(64);
+    let mut got_udp = false;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !client.is_finished() || !got_udp {
+        assert!(Instant::now() < deadline, "timed out");
+        let timeout = http
+            .poll_timeout()
+            .map_or(Duration::from_millis(50), |at| {
+                at.saturating_duration_since(Instant::now())
+            })
+            .min(Duration::from_millis(50));
+        poll.poll(&mut events, Some(timeout)).unwrap();
+        for event in &events {
+            if !http.handle_event(poll.registry(), event) {
+                assert_eq!(event.token(), Token(7));
+                let mut buf = [0u8; 64];
+                let (n, _) = udp.recv_from(&mut buf).unwrap();
+                assert_eq!(&buf[..n], b"dgram");
+                got_udp = true;
+            }
+        }
+        http.handle_timeout(poll.registry(), Instant::now());
+    }
+    let out = client.join().unwrap();
+    assert!(out.ends_with(b"\r\n\r\nembedded"), "{out:?}");
+    http.shutdown(poll.registry());
+    assert!(http.is_stopped());
+}
