@@ -35,8 +35,8 @@ enum Outcome {
 }
 
 /// Runs `spec`, answering with `response` (sent with a passthrough body once it runs).
-pub(crate) async fn run(conn: &mut Connection, spec: &handler::CgiSpec, response: &ResponseHead) {
-    let mut command = Command::from(runtime_std::cgi::command(spec));
+pub(crate) async fn run(conn: &mut Connection, spec: handler::CgiSpec, response: ResponseHead) {
+    let mut command = Command::from(runtime_std::cgi::command(&spec));
     // async-process resets unset stdio to `inherit` when spawning, whatever the std command
     // said: ask for the pipes again. Environment, directory, process group and user are
     // kept from the std command.
@@ -55,7 +55,7 @@ pub(crate) async fn run(conn: &mut Connection, spec: &handler::CgiSpec, response
     let deadline = Instant::now() + conn.shared.cgi_timeout;
     let started = conn
         .core
-        .send_response(response, ResponseBody::Passthrough)
+        .send_response(&response, ResponseBody::Passthrough)
         .is_ok()
         && conn.flush().await.is_ok();
     let pump = match (child.stdout.take(), child.stderr.take()) {

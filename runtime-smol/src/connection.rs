@@ -7,6 +7,7 @@
 use std::fs::File;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -43,6 +44,9 @@ pub(crate) struct Connection {
     pub(crate) broken: bool,
 }
 
+/// Work a CGI script or a user handler does on the connection before its next event.
+type Work<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
 /// Why [`Connection::wait`] returned.
 enum Wake {
     Read(io::Result<usize>),
@@ -71,32 +75,51 @@ pub(crate) async fn serve(stream: Async<TcpStream>, peer: SocketAddr, shared: Ar
 
 impl Connection {
     async fn run(&mut self) {
+        // Whether the answers so far were written out and no event came of writing them.
+        let mut settled = false;
         loop {
             if self.shared.stopping() {
                 self.on_stop();
             }
-            self.dispatch().await;
-            if self.flush().await.is_err() || self.core.is_closed() || self.broken {
+            if let Some(work) = self.answer_events(&mut settled) {
+                work.await;
+                continue;
+            }
+            if !settled {
+                // Writing a response out can complete it and so release a pipelined request
+                // the core had buffered: look for events again before waiting.
+                if self.flush().await.is_err() {
+                    return;
+                }
+                settled = true;
+                continue;
+            }
+            if self.core.is_closed() || self.broken {
                 return;
             }
             self.wait().await;
+            settled = false;
         }
     }
 
-    /// Drains events, answering requests as they come.
-    async fn dispatch(&mut self) {
+    /// Answers queued events (clearing `settled` if there were any) until one needs work
+    /// only the runtime can do, and returns that work. Synchronous, so no event or action is
+    /// ever stored in the task's future.
+    fn answer_events(&mut self, settled: &mut bool) -> Option<Work<'_>> {
         while let Some(event) = self.core.poll_event() {
+            *settled = false;
             match self.answer(event) {
                 Action::None => {}
                 Action::SendFile { file, offset } => self.file = Some(FileSpan { file, offset }),
                 // Boxed: a script or a handler needs far more state than an idle connection,
                 // and an unboxed future would size every connection's task for it.
                 Action::Cgi { spec, response } => {
-                    Box::pin(crate::cgi::run(self, &spec, &response)).await;
+                    return Some(Box::pin(crate::cgi::run(self, spec, response)));
                 }
-                Action::Custom(head) => Box::pin(crate::custom::run(self, head)).await,
+                Action::Custom(head) => return Some(Box::pin(crate::custom::run(self, head))),
             }
         }
+        None
     }
 
     /// Lets the shared session answer one event; logs what it logged.
@@ -260,5 +283,26 @@ impl Connection {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An idle connection costs its task's future plus the core's and the reactor's heap
+    /// blocks; the future itself must stay small (CGI and handler futures are boxed).
+    #[test]
+    fn a_connection_task_is_small() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stream = Async::new(TcpStream::connect(addr).unwrap()).unwrap();
+        let task = serve(stream, addr, Shared::for_tests(addr));
+        let size = size_of_val(&task);
+        eprintln!(
+            "connection future: {size} bytes (core {} bytes)",
+            size_of::<ServerConnection>()
+        );
+        assert!(size <= 1536, "connection future grew to {size} bytes");
     }
 }

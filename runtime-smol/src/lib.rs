@@ -67,7 +67,7 @@
 //!     }
 //! }
 //!
-//! let options = ServerOptions::new(Service::Custom(Arc::new(Hello)), handler::Settings::default());
+//! let options = ServerOptions::new(Service::Custom(Arc::new(Hello)), handler::Settings::new("."));
 //! let server = SmolServer::bind("127.0.0.1:8000".parse().unwrap(), options)?;
 //! server.serve_forever()
 //! # ; Ok::<(), io::Error>(())

@@ -240,6 +240,25 @@ fn is_transient(e: &io::Error) -> bool {
 }
 
 #[cfg(test)]
+impl Shared {
+    /// Shared state for a server on `local`, serving files from the current directory.
+    pub(crate) fn for_tests(local: SocketAddr) -> Arc<Self> {
+        let settings = handler::Settings::new(".");
+        let options = ServerOptions::new(Service::Files, settings);
+        let (stop_tx, stop_rx) = smol::channel::bounded(1);
+        Arc::new(Self {
+            protocol: Arc::new(options.protocol),
+            settings: options.settings,
+            service: options.service,
+            cgi_timeout: options.cgi_timeout,
+            facts: ServerFacts::gather(local),
+            stop_tx,
+            stop_rx,
+        })
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
