@@ -119,9 +119,7 @@ impl RssProbe {
 
 /// Open descriptors of the server.
 fn fd_count(pid: i32) -> usize {
-    fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(Iterator::count)
-        .unwrap_or(0)
+    fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
 }
 
 /// Children of `pid` (any state), with their state letter.

@@ -72,9 +72,16 @@ impl<'s> Driver<'s> {
             if self.shared.stopping() {
                 self.core.close_after_response();
             }
-            self.dispatch();
-            if self.flush().is_err() {
-                break;
+            // Writing a response out can complete it and release a pipelined request that
+            // was already buffered: answer until neither side has anything left to do.
+            loop {
+                let handled = self.dispatch();
+                if self.flush().is_err() {
+                    return;
+                }
+                if handled == 0 {
+                    break;
+                }
             }
             if self.core.is_closed() {
                 break;
@@ -83,8 +90,8 @@ impl<'s> Driver<'s> {
         }
     }
 
-    /// Drains events, answering requests as they come.
-    fn dispatch(&mut self) {
+    /// Drains events, answering requests as they come. Returns how many were handled.
+    fn dispatch(&mut self) -> usize {
         let session = Session {
             settings: &self.shared.settings,
             mode: match self.shared.service {
@@ -93,7 +100,9 @@ impl<'s> Driver<'s> {
             },
         };
         let mut log = String::new();
+        let mut handled = 0;
         while let Some(event) = self.core.poll_event() {
+            handled += 1;
             let ctx = self.shared.request_context(self.peer);
             let action = session.handle_event(&mut self.core, event, &ctx, &mut log);
             if !log.is_empty() {
@@ -107,6 +116,7 @@ impl<'s> Driver<'s> {
                 Action::None => {}
             }
         }
+        handled
     }
 
     /// Runs the user's handler on this thread: its reads and writes drive this connection.

@@ -20,7 +20,7 @@
 //!     }
 //! }
 //!
-//! let options = ServerOptions::new(Service::Custom(Arc::new(Hello)), handler::Settings::default());
+//! let options = ServerOptions::new(Service::Custom(Arc::new(Hello)), handler::Settings::new("."));
 //! let server = ThreadingHttpServer::bind("127.0.0.1:8000".parse().unwrap(), options)?;
 //! server.stop_on_signals()?;
 //! server.serve_forever()
