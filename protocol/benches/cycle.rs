@@ -1,1 +1,104 @@
-fn main() {}
+//! One full request cycle on a kept-alive connection, next to httparse parsing the same head.
+//!
+//! The cycle is what a runtime does per request: `receive` a typical ~500-byte browser GET
+//! head, take the `Request` and `EndOfRequest` events, `respond` with a 200 head (a few
+//! headers) and a 1 KiB body, and drain `poll_transmit`/`advance_transmit` until
+//! `ResponseComplete`. The connection is reused across iterations, as keep-alive does.
+//!
+//! The reference is `httparse::Request::parse` of the same head alone, with room for 100
+//! fields (the core's `Limits::max_headers` default, and hyper's). The acceptance bar is a
+//! cycle at most 3x the parse. Run with `cargo bench -p protocol --bench cycle`; results are
+//! kept in `bench/RESULTS.md`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use criterion::{Criterion, criterion_group, criterion_main};
+use protocol::{Config, Event, ResponseHead, ServerConnection, Transmit};
+
+/// What Firefox sends for a stylesheet on a page served by `python -m http.server`.
+const HEAD: &[u8] = b"GET /static/css/site.css?v=3 HTTP/1.1\r\n\
+Host: localhost:8000\r\n\
+User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n\
+Accept: text/css,*/*;q=0.1\r\n\
+Accept-Language: en-US,en;q=0.5\r\n\
+Accept-Encoding: gzip, deflate, br, zstd\r\n\
+Connection: keep-alive\r\n\
+Referer: http://localhost:8000/docs/index.html\r\n\
+Cookie: session=6f1c2a9e8b7d4c3f; theme=dark\r\n\
+Sec-Fetch-Dest: style\r\n\
+Sec-Fetch-Mode: no-cors\r\n\
+Sec-Fetch-Site: same-origin\r\n\
+If-Modified-Since: Sat, 21 Nov 2026 10:00:00 GMT\r\n\
+\r\n";
+
+fn response_head() -> ResponseHead {
+    ResponseHead::new(200)
+        .with_header("Server", "SimpleHTTP/0.6 Python/3.14.0")
+        .with_header("Date", "Mon, 23 Nov 2026 08:00:00 GMT")
+        .with_header("Content-type", "text/css")
+        .with_header("Last-Modified", "Sun, 22 Nov 2026 12:00:00 GMT")
+}
+
+/// One request in, one response out; panics if the connection misbehaves, so a broken
+/// cycle cannot look fast.
+fn cycle(conn: &mut ServerConnection, head: &ResponseHead, body: &Bytes, now: Instant) {
+    conn.receive(HEAD, now);
+    match conn.poll_event() {
+        Some(Event::Request(request)) => {
+            black_box(&request);
+        }
+        other => panic!("expected a request, got {other:?}"),
+    }
+    assert!(matches!(
+        conn.poll_event(),
+        Some(Event::EndOfRequest { .. })
+    ));
+    conn.respond(head, body.clone()).unwrap();
+    while let Some(transmit) = conn.poll_transmit() {
+        let Transmit::Bytes(bytes) = transmit else {
+            panic!("unexpected {transmit:?}")
+        };
+        let n = black_box(bytes).len();
+        conn.advance_transmit(n);
+    }
+    assert_eq!(
+        conn.poll_event(),
+        Some(Event::ResponseComplete { keep_alive: true })
+    );
+}
+
+fn benches(c: &mut Criterion) {
+    assert!(
+        (450..=550).contains(&HEAD.len()),
+        "head is {} bytes",
+        HEAD.len()
+    );
+    let mut config = Config::default();
+    config.protocol_version = Bytes::from_static(b"HTTP/1.1");
+    // The benchmark is a runtime: it owns the clock, and reads it once.
+    #[allow(clippy::disallowed_methods)]
+    let now = Instant::now();
+    let mut conn = ServerConnection::new(Arc::new(config), now);
+    let head = response_head();
+    let body = Bytes::from(vec![b'x'; 1024]);
+
+    c.bench_function("cycle: GET in, 200 + 1 KiB out, keep-alive", |b| {
+        b.iter(|| cycle(&mut conn, &head, &body, now));
+    });
+
+    c.bench_function("httparse::Request::parse (same head)", |b| {
+        b.iter(|| {
+            let mut fields = [httparse::EMPTY_HEADER; 100];
+            let mut request = httparse::Request::new(&mut fields);
+            let status = request.parse(black_box(HEAD)).unwrap();
+            assert!(status.is_complete());
+            black_box(request.headers.len());
+        });
+    });
+}
+
+criterion_group!(cycle_benches, benches);
+criterion_main!(cycle_benches);

@@ -21,6 +21,12 @@ use crate::{
 /// How much spare room [`ServerConnection::recv_buf`] offers per read.
 const RECV_CHUNK: usize = 16 * 1024;
 
+/// An emptied receive buffer that never grew past this is kept between requests.
+/// Keeping it lets the next request reuse the allocation (once the application has dropped
+/// the previous head, which shares it) instead of allocating twice per request; anything
+/// larger (a `recv_buf` room, a big body read) is released, so idle connections stay cheap.
+const KEEP_IDLE_BUFFER: usize = 4 * 1024;
+
 /// The receive side.
 #[derive(Debug)]
 enum Reading {
@@ -74,6 +80,9 @@ struct Exchange {
 pub struct ServerConnection {
     config: Arc<Config>,
     input: BytesMut,
+    /// The largest capacity `input` had since it was last replaced: a lower bound of the
+    /// allocation behind it, which `BytesMut` does not expose once bytes were split off.
+    input_peak: usize,
     /// Length of `input` before the spare room handed out by `recv_buf`.
     recv_base: Option<usize>,
     head_reader: HeadReader,
@@ -108,6 +117,7 @@ impl ServerConnection {
         let mut connection = Self {
             config,
             input: BytesMut::new(),
+            input_peak: 0,
             recv_base: None,
             head_reader: HeadReader::default(),
             reading: Reading::Head,
@@ -144,6 +154,7 @@ impl ServerConnection {
             return;
         }
         self.input.extend_from_slice(data);
+        self.input_peak = self.input_peak.max(self.input.capacity());
         self.after_receive();
     }
 
@@ -152,6 +163,7 @@ impl ServerConnection {
     pub fn recv_buf(&mut self) -> &mut [u8] {
         let base = self.recv_base.unwrap_or(self.input.len());
         self.input.resize(base + RECV_CHUNK, 0);
+        self.input_peak = self.input_peak.max(self.input.capacity());
         self.recv_base = Some(base);
         &mut self.input[base..]
     }
@@ -706,9 +718,10 @@ impl ServerConnection {
     fn begin_next_request(&mut self) {
         self.reading = Reading::Head;
         self.idle_since = self.now;
-        if self.input.is_empty() {
-            // Idle connections hold no receive buffer.
+        if self.input.is_empty() && self.input_peak > KEEP_IDLE_BUFFER {
+            // Idle connections hold no large receive buffer.
             self.input = BytesMut::new();
+            self.input_peak = 0;
         }
         self.process();
     }

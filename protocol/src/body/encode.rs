@@ -1,9 +1,7 @@
 //! Response framing: the status line and headers, then the body as the chosen
 //! [`ResponseBody`](crate::ResponseBody) delimits it.
 
-use std::fmt::Write as _;
-
-use bytes::{BufMut, Bytes};
+use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::transmit::OutQueue;
 use crate::{ResponseHead, UsageError, status};
@@ -91,18 +89,26 @@ impl BodyEncoder {
 }
 
 fn chunk_size_line(out: &mut OutQueue, len: u64) {
-    let _ = write!(Fmt(out.scratch()), "{len:x}\r\n");
+    let buf = out.scratch();
+    put_digits(buf, len, 16);
+    buf.put_slice(b"\r\n");
     out.commit_scratch();
 }
 
-/// `fmt::Write` into a `BytesMut` without an intermediate `String`.
-struct Fmt<'a>(&'a mut bytes::BytesMut);
-
-impl std::fmt::Write for Fmt<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.put_slice(s.as_bytes());
-        Ok(())
+/// Writes `n` in base 10 or 16 (lower case). Written by hand rather than with `write!`:
+/// `core::fmt` costs more than the rest of a response head, and numbers go into every head.
+fn put_digits(buf: &mut BytesMut, mut n: u64, base: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b"0123456789abcdef"[(n % base) as usize];
+        n /= base;
+        if n == 0 {
+            break;
+        }
     }
+    buf.put_slice(&digits[start..]);
 }
 
 /// Checks that the head can be parsed by a client as it was meant: a three-digit status, no
@@ -155,7 +161,10 @@ pub(crate) fn head(
 ) {
     let buf = out.scratch();
     buf.put_slice(version);
-    let _ = write!(Fmt(buf), " {} ", head.status);
+    // Three digits: `validate` holds the status to 100..=999.
+    buf.put_u8(b' ');
+    put_digits(buf, u64::from(head.status), 10);
+    buf.put_u8(b' ');
     match &head.reason {
         Some(reason) => buf.put_slice(reason),
         None => buf.put_slice(status::reason_phrase(head.status).unwrap_or("").as_bytes()),
@@ -169,7 +178,9 @@ pub(crate) fn head(
     }
     match added {
         AddedField::ContentLength(n) => {
-            let _ = write!(Fmt(buf), "Content-Length: {n}\r\n");
+            buf.put_slice(b"Content-Length: ");
+            put_digits(buf, n, 10);
+            buf.put_slice(b"\r\n");
         }
         AddedField::Chunked => buf.put_slice(b"Transfer-Encoding: chunked\r\n"),
         AddedField::None => {}
@@ -191,6 +202,23 @@ pub(crate) fn continue_head(out: &mut OutQueue, version: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digits_in_both_bases() {
+        for (n, base, text) in [
+            (0, 10, "0"),
+            (7, 10, "7"),
+            (1024, 10, "1024"),
+            (u64::MAX, 10, "18446744073709551615"),
+            (0, 16, "0"),
+            (300, 16, "12c"),
+            (u64::MAX, 16, "ffffffffffffffff"),
+        ] {
+            let mut buf = BytesMut::new();
+            put_digits(&mut buf, n, base);
+            assert_eq!(&buf[..], text.as_bytes());
+        }
+    }
 
     #[test]
     fn status_must_be_three_digits() {

@@ -959,3 +959,35 @@ fn close_after_response_finishes_in_flight_then_closes() {
     idle.close_after_response();
     assert!(drain(&mut idle).shutdown);
 }
+
+#[test]
+fn failed_request_line_survives_header_errors() {
+    // Regression: the line was kept for request-line errors only; an error found in the
+    // header block (here, a missing Host) lost it, so the access log had nothing to show.
+    let t0 = t0();
+    for (wire, error) in [
+        (&b"GET /a HTTP/1.1\r\n\r\n"[..], RequestError::BadHost),
+        (
+            b"GET /a HTTP/1.1\r\nHost: a\r\nX : y\r\n\r\n",
+            RequestError::InvalidHeader,
+        ),
+        (
+            b"GET /a HTTP/2.0\r\n\r\n",
+            RequestError::UnsupportedVersion {
+                token: "HTTP/2.0".into(),
+            },
+        ),
+    ] {
+        let mut conn = connect(http11(), t0);
+        conn.receive(wire, t0);
+        assert_eq!(events(&mut conn), [Event::RequestError(error)]);
+        let line = conn.failed_request_line().map(|l| l.to_vec());
+        let expected = &wire[..wire.iter().position(|&b| b == b'\r').unwrap()];
+        assert_eq!(line.as_deref(), Some(expected));
+    }
+    // A head that parsed leaves nothing behind.
+    let mut conn = connect(http11(), t0);
+    conn.receive(GET_11, t0);
+    events(&mut conn);
+    assert_eq!(conn.failed_request_line(), None);
+}

@@ -11,6 +11,51 @@ pub(crate) struct Semantics {
     pub(crate) expects_continue: bool,
 }
 
+/// The fields framing, persistence and `Expect` depend on, found in one pass over the head
+/// (the head of every request goes through here, and most fields are none of these).
+#[derive(Debug, Default)]
+struct Seen<'a> {
+    hosts: usize,
+    transfer_encoding: bool,
+    content_length: bool,
+    /// The first `Connection` value: CPython compares that one as a whole.
+    first_connection: Option<&'a [u8]>,
+    /// Some `Connection` field lists `close` / `keep-alive` (RFC 9110 token lists).
+    close_token: bool,
+    keep_alive_token: bool,
+    /// The first `Expect` value.
+    expect: Option<&'a [u8]>,
+}
+
+impl<'a> Seen<'a> {
+    fn scan(headers: &'a Headers) -> Self {
+        let mut seen = Self::default();
+        for field in headers {
+            let (name, value) = (field.name(), field.value());
+            // The length rules out almost every field before any byte is compared.
+            match name.len() {
+                4 if name.eq_ignore_ascii_case(b"host") => seen.hosts += 1,
+                6 if name.eq_ignore_ascii_case(b"expect") => {
+                    seen.expect.get_or_insert(value);
+                }
+                10 if name.eq_ignore_ascii_case(b"connection") => {
+                    seen.first_connection.get_or_insert(value);
+                    for token in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+                        seen.close_token |= token.eq_ignore_ascii_case(b"close");
+                        seen.keep_alive_token |= token.eq_ignore_ascii_case(b"keep-alive");
+                    }
+                }
+                14 if name.eq_ignore_ascii_case(b"content-length") => seen.content_length = true,
+                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                    seen.transfer_encoding = true;
+                }
+                _ => {}
+            }
+        }
+        seen
+    }
+}
+
 /// Derives framing, keep-alive and `Expect` handling, rejecting ambiguous framing.
 pub(crate) fn analyse(
     version: Version,
@@ -24,33 +69,34 @@ pub(crate) fn analyse(
             expects_continue: false,
         });
     }
-    if config.parse_mode == ParseMode::Strict
-        && version.at_least_11()
-        && headers.get_all("host").count() != 1
-    {
+    let seen = Seen::scan(headers);
+    if config.parse_mode == ParseMode::Strict && version.at_least_11() && seen.hosts != 1 {
         return Err(RequestError::BadHost);
     }
-    let framing = framing(version, headers)?;
+    let framing = framing(version, headers, &seen)?;
     Ok(Semantics {
         framing,
-        keep_alive: keep_alive(version, headers, config),
+        keep_alive: keep_alive(version, &seen, config),
         expects_continue: config.keep_alive_enabled()
             && version.at_least_11()
-            && headers
-                .get("expect")
+            && seen
+                .expect
                 .is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue")),
     })
 }
 
-fn framing(version: Version, headers: &Headers) -> Result<RequestFraming, RequestError> {
-    let has_length = headers.contains("content-length");
-    if headers.contains("transfer-encoding") {
-        if has_length || !version.at_least_11() {
+fn framing(
+    version: Version,
+    headers: &Headers,
+    seen: &Seen<'_>,
+) -> Result<RequestFraming, RequestError> {
+    if seen.transfer_encoding {
+        if seen.content_length || !version.at_least_11() {
             return Err(RequestError::ConflictingFraming);
         }
         return transfer_coding(headers);
     }
-    if !has_length {
+    if !seen.content_length {
         return Ok(RequestFraming::None);
     }
     // Every value, including comma-separated repeats, must be the same decimal number.
@@ -114,19 +160,16 @@ pub(crate) fn parse_decimal(digits: &[u8]) -> Option<u64> {
 
 /// CPython: persistent only when `protocol_version >= "HTTP/1.1"` and the request is HTTP/1.1
 /// or says `Connection: keep-alive`; `Connection: close` always wins.
-fn keep_alive(version: Version, headers: &Headers, config: &Config) -> bool {
+fn keep_alive(version: Version, seen: &Seen<'_>, config: &Config) -> bool {
     if !config.keep_alive_enabled() {
         return false;
     }
     let (close, keep) = match config.parse_mode {
         // RFC 9110: Connection is a list of tokens.
-        ParseMode::Strict => (
-            headers.has_token("connection", "close"),
-            headers.has_token("connection", "keep-alive"),
-        ),
+        ParseMode::Strict => (seen.close_token, seen.keep_alive_token),
         // CPython compares the first Connection field as a whole.
         ParseMode::Compat => {
-            let first = headers.get("connection").unwrap_or_default();
+            let first = seen.first_connection.unwrap_or_default();
             (
                 first.eq_ignore_ascii_case(b"close"),
                 first.eq_ignore_ascii_case(b"keep-alive"),

@@ -11,35 +11,42 @@ use bytes::{Bytes, BytesMut};
 use crate::{Headers, ParseMode, RequestError};
 
 /// Parses a complete header block (every line, through the terminating blank line).
+///
+/// `capacity` bounds the number of fields (strict mode): more is
+/// [`RequestError::TooManyHeaders`].
 pub(crate) fn parse(
     block: &Bytes,
     mode: ParseMode,
-    max_headers: usize,
+    capacity: usize,
 ) -> Result<Headers, RequestError> {
     match mode {
-        ParseMode::Strict => parse_strict(block, max_headers),
+        ParseMode::Strict => parse_strict(block, capacity),
         ParseMode::Compat => Ok(parse_compat(block)),
     }
 }
 
-/// How many fields fit on the stack before `parse_strict` falls back to the heap.
-const STACK_FIELDS: usize = 128;
+/// How many fields fit on the stack before `parse_strict` falls back to the heap. Typical
+/// heads have 5 to 20 fields; the array is initialised on every parse, so it stays small.
+const STACK_FIELDS: usize = 32;
 
-fn parse_strict(block: &Bytes, max_headers: usize) -> Result<Headers, RequestError> {
+/// `capacity` is how many fields the block can hold at most (the reader counted its lines),
+/// so httparse's field array is no larger than the head needs.
+fn parse_strict(block: &Bytes, capacity: usize) -> Result<Headers, RequestError> {
     let mut on_stack = [httparse::EMPTY_HEADER; STACK_FIELDS];
     let mut on_heap;
-    let storage: &mut [httparse::Header<'_>] = if max_headers <= STACK_FIELDS {
-        &mut on_stack[..max_headers]
+    let storage: &mut [httparse::Header<'_>] = if capacity <= STACK_FIELDS {
+        &mut on_stack[..capacity]
     } else {
-        on_heap = vec![httparse::EMPTY_HEADER; max_headers];
+        on_heap = vec![httparse::EMPTY_HEADER; capacity];
         &mut on_heap
     };
     match httparse::parse_headers(block, storage) {
         Ok(httparse::Status::Complete((_, fields))) => {
             let mut headers = Headers::with_capacity(fields.len());
             for field in fields {
+                let name = field.name.as_bytes();
                 headers.append(
-                    block.slice_ref(field.name.as_bytes()),
+                    common_name(name).unwrap_or_else(|| block.slice_ref(name)),
                     block.slice_ref(field.value),
                 );
             }
@@ -48,6 +55,43 @@ fn parse_strict(block: &Bytes, max_headers: usize) -> Result<Headers, RequestErr
         Err(httparse::Error::TooManyHeaders) => Err(RequestError::TooManyHeaders),
         Ok(httparse::Status::Partial) | Err(_) => Err(RequestError::InvalidHeader),
     }
+}
+
+/// The field names browsers and common clients send, spelled exactly as they send them.
+/// A name that matches byte for byte (case included) is shared from this table instead of
+/// sliced from the receive buffer: a slice costs an atomic reference count update when it
+/// is made and another when it is dropped, twice per field on every request. Names in any
+/// other spelling are sliced as before, so the original case is always what was received.
+fn common_name(name: &[u8]) -> Option<Bytes> {
+    let known: &'static [u8] = match name {
+        b"Host" => b"Host",
+        b"User-Agent" => b"User-Agent",
+        b"Accept" => b"Accept",
+        b"Accept-Language" => b"Accept-Language",
+        b"Accept-Encoding" => b"Accept-Encoding",
+        b"Connection" => b"Connection",
+        b"Referer" => b"Referer",
+        b"Cookie" => b"Cookie",
+        b"Content-Length" => b"Content-Length",
+        b"Content-Type" => b"Content-Type",
+        b"Transfer-Encoding" => b"Transfer-Encoding",
+        b"Cache-Control" => b"Cache-Control",
+        b"Pragma" => b"Pragma",
+        b"If-Modified-Since" => b"If-Modified-Since",
+        b"If-None-Match" => b"If-None-Match",
+        b"Upgrade-Insecure-Requests" => b"Upgrade-Insecure-Requests",
+        b"Sec-Fetch-Dest" => b"Sec-Fetch-Dest",
+        b"Sec-Fetch-Mode" => b"Sec-Fetch-Mode",
+        b"Sec-Fetch-Site" => b"Sec-Fetch-Site",
+        b"Sec-Fetch-User" => b"Sec-Fetch-User",
+        b"Priority" => b"Priority",
+        b"Origin" => b"Origin",
+        b"Range" => b"Range",
+        b"Authorization" => b"Authorization",
+        b"Expect" => b"Expect",
+        _ => return None,
+    };
+    Some(Bytes::from_static(known))
 }
 
 /// The first character class of CPython's `email.feedparser.headerRE`:

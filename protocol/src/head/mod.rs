@@ -45,7 +45,9 @@ pub(crate) struct HeadReader {
 impl HeadReader {
     /// The request line of the head being read (or that failed to parse), ending stripped.
     pub(crate) fn last_line(&self) -> Option<&Bytes> {
-        self.last_line.as_ref()
+        self.last_line
+            .as_ref()
+            .or(self.line.as_ref().map(|(_, line)| line))
     }
 
     /// Whether part of a head has arrived (the header-read deadline should run).
@@ -135,8 +137,15 @@ impl HeadReader {
         config: &Config,
     ) -> Result<Option<Progress>, RequestError> {
         let line = strip_line_ending(raw, config.parse_mode);
-        self.last_line = Some(line.clone());
-        match request_line::parse(&line, config.parse_mode, config.allow_http09)? {
+        // Kept for the error path only (a clone costs two atomic updates per request).
+        let outcome = match request_line::parse(&line, config.parse_mode, config.allow_http09) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                self.last_line = Some(line);
+                return Err(e);
+            }
+        };
+        match outcome {
             LineOutcome::Blank => {
                 *self = Self::default();
                 Ok(Some(Progress::Blank))
@@ -159,13 +168,23 @@ impl HeadReader {
             .line
             .take()
             .expect("request line parsed before the block");
+        // Every field takes at least one line, so the lines counted bound the fields.
+        let capacity = self.lines.min(config.limits.max_headers);
         *self = Self::default();
-        let headers = if block.is_empty() {
-            Headers::new()
+        let parsed = if block.is_empty() {
+            Ok(Headers::new())
         } else {
-            header_block::parse(block, config.parse_mode, config.limits.max_headers)?
+            header_block::parse(block, config.parse_mode, capacity)
+        }
+        .and_then(|headers| framing::analyse(line.version, &headers, config).map(|s| (headers, s)));
+        let (headers, semantics) = match parsed {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                // The application logs the line of a head that failed, as CPython does.
+                self.last_line = Some(request_line);
+                return Err(e);
+            }
         };
-        let semantics = framing::analyse(line.version, &headers, config)?;
         Ok(RequestHead {
             method: line.method,
             target: line.target,

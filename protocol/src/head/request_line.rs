@@ -45,13 +45,13 @@ pub(crate) fn parse(
     }
     let mut version = None;
     if count >= 3 {
-        let token = line.slice(last.clone());
+        let token = shared_or_slice(line, last.clone());
         version = Some((parse_version(&token, mode)?, token));
     }
     if !(2..=3).contains(&count) {
         return Err(bad_syntax(line));
     }
-    let method = line.slice(words[0].clone());
+    let method = shared_or_slice(line, words[0].clone());
     let target = line.slice(words[1].clone());
     if mode == ParseMode::Strict && !valid_strict(&method, &target) {
         return Err(bad_syntax(line));
@@ -78,6 +78,24 @@ pub(crate) fn parse(
         version,
         version_raw,
     }))
+}
+
+/// The word at `range`: a static copy for the common methods and versions, a slice of the
+/// line otherwise. Equal either way; the static one costs no atomic reference count updates
+/// (made and dropped on every request) and does not keep the receive buffer alive.
+fn shared_or_slice(line: &Bytes, range: std::ops::Range<usize>) -> Bytes {
+    let known: &'static [u8] = match &line[range.clone()] {
+        b"GET" => b"GET",
+        b"HEAD" => b"HEAD",
+        b"POST" => b"POST",
+        b"PUT" => b"PUT",
+        b"DELETE" => b"DELETE",
+        b"OPTIONS" => b"OPTIONS",
+        b"HTTP/1.1" => b"HTTP/1.1",
+        b"HTTP/1.0" => b"HTTP/1.0",
+        _ => return line.slice(range),
+    };
+    Bytes::from_static(known)
 }
 
 fn bad_syntax(line: &Bytes) -> RequestError {
