@@ -307,3 +307,14 @@ impl Conn {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// An idle connection is this box plus what the core keeps between requests; the slab slot
+    /// stays a pointer wide. Growing these is a memory cost per idle connection (bench/).
+    #[test]
+    fn idle_footprint_stays_small() {
+        assert!(size_of::<super::Conn>() <= 1024, "{}", size_of::<super::Conn>());
+        assert!(size_of::<crate::service::Slot>() <= 16);
+    }
+}
