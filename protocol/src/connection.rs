@@ -14,8 +14,8 @@ use crate::head::{self, HeadReader, Progress};
 use crate::timer::TimerTable;
 use crate::transmit::{Marker, OutQueue};
 use crate::{
-    Config, Event, Headers, RequestError, RequestHead, ResponseBody, ResponseHead, TimeoutKind,
-    Transmit, UsageError, Version,
+    Config, Event, Headers, ParseMode, RequestError, RequestHead, ResponseBody, ResponseHead,
+    TimeoutKind, Transmit, UsageError, Version,
 };
 
 /// How much spare room [`ServerConnection::recv_buf`] offers per read.
@@ -660,6 +660,9 @@ impl ServerConnection {
     /// The peer broke the protocol: stop reading, let the application answer if it can.
     fn fail(&mut self, error: RequestError) {
         self.reading = Reading::Closed;
+        let headless = matches!(self.writing, Writing::Idle)
+            && self.config.parse_mode == ParseMode::Compat
+            && self.head_reader.cpython_headless_error(&error);
         if matches!(self.writing, Writing::Idle) {
             self.failed_line = self.head_reader.last_line().cloned();
         }
@@ -674,6 +677,7 @@ impl ServerConnection {
         if matches!(self.writing, Writing::Idle) {
             self.exchange = Exchange {
                 errored: true,
+                headless,
                 ..Exchange::default()
             };
             self.writing = Writing::Pending;

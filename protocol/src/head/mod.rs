@@ -18,6 +18,9 @@ use crate::{Config, Headers, ParseMode, RequestError, RequestHead, Version};
 use request_line::{LineOutcome, RequestLine};
 
 /// What one call to [`HeadReader::advance`] achieved.
+// A return value that is matched at once and never stored: boxing the head to even out the
+// variants would add an allocation to every request.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Progress {
     /// More bytes are needed.
@@ -48,6 +51,25 @@ impl HeadReader {
         self.last_line
             .as_ref()
             .or(self.line.as_ref().map(|(_, line)| line))
+    }
+
+    /// Whether CPython 3.14 answers `error` without a status line or headers: its
+    /// `request_version` is still the default `HTTP/0.9` when the request line failed before a
+    /// valid version was stored, or when the line itself said `HTTP/0.9`. (3.15 fixed this;
+    /// strict mode always sends a full head.)
+    pub(crate) fn cpython_headless_error(&self, error: &RequestError) -> bool {
+        match error {
+            RequestError::BadVersion { .. }
+            | RequestError::UnsupportedVersion { .. }
+            | RequestError::BadHttp09Method { .. } => true,
+            RequestError::BadRequestSyntax { line } => {
+                request_line::compat_version(line).is_none_or(|v| &v[..] == b"HTTP/0.9")
+            }
+            _ => self
+                .line
+                .as_ref()
+                .is_some_and(|(line, _)| &line.version_raw[..] == b"HTTP/0.9"),
+        }
     }
 
     /// Whether part of a head has arrived (the header-read deadline should run).
@@ -102,7 +124,10 @@ impl HeadReader {
                 return self.finish(&block, config).map(Progress::Head);
             }
             self.lines += 1;
-            if self.lines > config.limits.max_headers {
+            // CPython up to 3.14 counts the blank line that ends the block as well, so in
+            // compat mode the last allowed field line is refused, exactly as there.
+            let counted = self.lines + usize::from(config.parse_mode == ParseMode::Compat);
+            if counted > config.limits.max_headers {
                 return Err(RequestError::TooManyHeaders);
             }
             self.scanned = lf + 1;

@@ -130,6 +130,17 @@ fn split_strict(
     Some((count.min(4), last))
 }
 
+/// The version word of a compat-mode line that has at least three words, if it is valid.
+pub(crate) fn compat_version(line: &Bytes) -> Option<Bytes> {
+    let mut words = [0..0, 0..0, 0..0];
+    let (count, last) = split_compat(line, &mut words);
+    if count < 3 {
+        return None;
+    }
+    let token = line.slice(last);
+    parse_version(&token, ParseMode::Compat).ok().map(|_| token)
+}
+
 /// Python's `str.split()` on the latin-1 decoded line: runs of whitespace separate words.
 fn split_compat(
     line: &[u8],
