@@ -60,10 +60,9 @@ impl Reactor {
     /// Polls and serves until a stop was requested and every connection is gone.
     fn run(mut self, stop: &StopState) -> io::Result<()> {
         let mut events = Events::with_capacity(EVENTS);
-        let registry = self.poll.registry().try_clone()?;
         loop {
             if stop.stopping.load(Ordering::Acquire) {
-                self.service.shutdown(&registry);
+                self.service.shutdown(self.poll.registry());
             }
             if self.service.is_stopped() {
                 return Ok(());
@@ -77,10 +76,12 @@ impl Reactor {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
+            // The registry is borrowed per turn: a cloned one would cost a descriptor.
+            let registry = self.poll.registry();
             for event in &events {
-                self.service.handle_event(&registry, event);
+                self.service.handle_event(registry, event);
             }
-            self.service.handle_timeout(&registry, Instant::now());
+            self.service.handle_timeout(registry, Instant::now());
         }
     }
 }
