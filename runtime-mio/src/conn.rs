@@ -45,39 +45,39 @@ impl Job {
         }
     }
 
-    /// Takes the next core event if it is request body for this job; anything else is passed
-    /// back for the session. Stops while the job's one-chunk slot is full.
-    pub(crate) fn route(&mut self, core: &mut ServerConnection) -> Route {
-        let wants = match self {
-            Self::Cgi(run) => run.wants_body(),
-            Self::Custom(run) => run.wants_body(),
-        };
-        if wants && !self.accepts_body() {
-            return Route::Stop;
-        }
-        let Some(event) = core.poll_event() else {
-            return Route::Stop;
-        };
-        if !wants {
-            return Route::Pass(event);
-        }
-        let error = match event {
-            Event::Body(data) => {
-                match self {
-                    Self::Cgi(run) => run.push_body(data),
-                    Self::Custom(run) => run.push_body(data),
-                }
-                return Route::Consumed;
+    /// Feeds the core's request body events to the job and returns the first event that is
+    /// not for it, for the session. `None` when no event is available now, or while the
+    /// job's one-chunk slot is full.
+    pub(crate) fn route(&mut self, core: &mut ServerConnection) -> Option<Event> {
+        loop {
+            let wants = match self {
+                Self::Cgi(run) => run.wants_body(),
+                Self::Custom(run) => run.wants_body(),
+            };
+            if wants && !self.accepts_body() {
+                return None;
             }
-            Event::EndOfRequest { .. } => None,
-            Event::RequestError(e) => Some(e.to_string()),
-            other => return Route::Pass(other),
-        };
-        match self {
-            Self::Cgi(run) => run.end_body(),
-            Self::Custom(run) => run.end_body(error),
+            let event = core.poll_event()?;
+            if !wants {
+                return Some(event);
+            }
+            let error = match event {
+                Event::Body(data) => {
+                    match self {
+                        Self::Cgi(run) => run.push_body(data),
+                        Self::Custom(run) => run.push_body(data),
+                    }
+                    continue;
+                }
+                Event::EndOfRequest { .. } => None,
+                Event::RequestError(e) => Some(e.to_string()),
+                other => return Some(other),
+            };
+            match self {
+                Self::Cgi(run) => run.end_body(),
+                Self::Custom(run) => run.end_body(error),
+            }
         }
-        Route::Consumed
     }
 
     /// The job's own deadline (the CGI time limit).
@@ -87,17 +87,6 @@ impl Job {
             Self::Custom(_) => None,
         }
     }
-}
-
-/// What [`Job::route`] did with the next event.
-#[derive(Debug)]
-pub(crate) enum Route {
-    /// The event was request body for the job.
-    Consumed,
-    /// No event to take now.
-    Stop,
-    /// Not the job's: the session handles it.
-    Pass(Event),
 }
 
 /// The file behind the external span being sent.
@@ -314,7 +303,11 @@ mod tests {
     /// stays a pointer wide. Growing these is a memory cost per idle connection (bench/).
     #[test]
     fn idle_footprint_stays_small() {
-        assert!(size_of::<super::Conn>() <= 1024, "{}", size_of::<super::Conn>());
+        assert!(
+            size_of::<super::Conn>() <= 1024,
+            "{}",
+            size_of::<super::Conn>()
+        );
         assert!(size_of::<crate::service::Slot>() <= 16);
     }
 }

@@ -15,7 +15,7 @@ use protocol::{RequestHead, ResponseBody, ResponseHead};
 use runtime_std::Service;
 
 use crate::cgi::CgiRun;
-use crate::conn::{Conn, Job, Route};
+use crate::conn::{Conn, Job};
 use crate::custom::CustomRun;
 use crate::pool::{Command, Task};
 use crate::service::{HttpService, Slot};
@@ -150,9 +150,8 @@ impl HttpService {
         loop {
             let event = match conn.job.as_deref_mut() {
                 Some(job) => match job.route(&mut conn.core) {
-                    Route::Consumed => continue,
-                    Route::Stop => break,
-                    Route::Pass(event) => event,
+                    Some(event) => event,
+                    None => break,
                 },
                 None => match conn.core.poll_event() {
                     Some(event) => event,
