@@ -139,6 +139,8 @@ fn handler_reads_and_writes_on_the_blocking_pool() {
     assert_eq!(body.len(), BIG);
     assert!(body.iter().all(|&b| b == b'x'));
 
+    // Closed first, so the server's lingering close has nothing to wait for.
+    drop(conn);
     server.stop.stop();
     server.thread.join().unwrap().unwrap();
 }
@@ -154,6 +156,7 @@ fn a_panicking_handler_loses_only_its_connection() {
     conn.write_all(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
         .unwrap();
     assert_eq!(read_response(&mut conn).1, b"you asked for /\n");
+    drop(conn);
     server.stop.stop();
     server.thread.join().unwrap().unwrap();
 }
@@ -170,6 +173,7 @@ fn stop_closes_idle_connections_and_refuses_new_ones() {
         closed(&mut idle),
         "an idle keep-alive connection closes on stop"
     );
+    drop(idle);
     server.thread.join().unwrap().unwrap();
     assert!(TcpStream::connect(server.addr).is_err(), "listener closed");
 }
