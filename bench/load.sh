@@ -61,7 +61,8 @@ wait_port() {
 
 start_ours() { # runtime port
     local extra=()
-    [ "$1" = mio ] && extra=(--workers 1)
+    # One core each, like nginx's single worker.
+    [ "$1" != std ] && extra=(--workers 1)
     taskset -c "$SERVER_CPU" "$BIN" "$2" -b 127.0.0.1 -d "$root" -p HTTP/1.1 --runtime "$1" "${extra[@]}" \
         >/dev/null 2>&1 &
     pids+=($!)

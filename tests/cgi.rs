@@ -164,6 +164,16 @@ fn eventually(limit: Duration, cond: impl Fn() -> bool) -> bool {
     cond()
 }
 
+/// The server's descriptor count once one script has run: a runtime may set up process
+/// machinery once (async-process keeps a reaper and a signal pipe); what is checked is that
+/// each script gives back what it took.
+fn baseline_fds(server: &Server) -> usize {
+    let raw = exchange(server.addr, b"GET /cgi-bin/hello.sh HTTP/1.0\r\n\r\n");
+    assert!(contains(&raw, b"CGI-42"), "{}", show(&raw));
+    std::thread::sleep(Duration::from_millis(200));
+    fd_count(server.pid())
+}
+
 /// No zombie children, and the descriptor count is back to `baseline`.
 fn assert_clean(server: &Server, baseline: usize) {
     let pid = server.pid();
@@ -184,7 +194,7 @@ fn assert_clean(server: &Server, baseline: usize) {
 fn post_100_mib_is_streamed_to_the_script(runtime: &'static str) {
     let fx = cgi_fixture();
     let server = start(runtime, &fx, &[]);
-    let baseline = fd_count(server.pid());
+    let baseline = baseline_fds(&server);
     let probe = RssProbe::start(server.pid());
     let mut conn = Conn::open(server.addr);
     let total = 100 * MIB;
@@ -225,7 +235,7 @@ fn chunked_post_is_streamed_to_the_script(runtime: &'static str) {
 fn script_that_never_exits_is_killed(runtime: &'static str) {
     let fx = cgi_fixture();
     let server = start(runtime, &fx, &["--cgi-timeout", "1"]);
-    let baseline = fd_count(server.pid());
+    let baseline = baseline_fds(&server);
     let started = Instant::now();
     let raw = exchange(server.addr, b"GET /cgi-bin/forever.sh HTTP/1.0\r\n\r\n");
     let waited = started.elapsed();
@@ -341,7 +351,7 @@ fn traversal_never_runs_or_discloses(runtime: &'static str) {
 fn fifty_concurrent_scripts_are_all_answered(runtime: &'static str) {
     let fx = cgi_fixture();
     let server = start(runtime, &fx, &[]);
-    let baseline = fd_count(server.pid());
+    let baseline = baseline_fds(&server);
     let addr = server.addr;
     let clients: Vec<_> = (0..50)
         .map(|_| {

@@ -66,7 +66,7 @@ pub(crate) struct Args {
     #[arg(long, value_enum, default_value_t = Runtime::Std)]
     pub(crate) runtime: Runtime,
 
-    /// Reactor threads for --runtime mio (default: one per core).
+    /// Threads for --runtime smol and --runtime mio (default: one per core).
     #[arg(long, value_name = "N")]
     pub(crate) workers: Option<usize>,
 

@@ -384,3 +384,33 @@ fn latin1_bytes(text: &str) -> Vec<u8> {
         .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
         .collect()
 }
+
+/// Runs `handler` for one request as CPython's `handle_one_request` does: `100 Continue` first
+/// when the client asked for it (unless [`Handler::handle_expect_100`] refuses), then the
+/// dispatch, then the end of the response.
+///
+/// Returns whether a response was completed. `false` (the handler failed, panicked or said
+/// nothing) means the runtime should close the connection without a reply, as CPython does.
+/// A panic is contained here so that it costs one connection, never a runtime thread.
+pub fn serve_request(
+    handler: &dyn Handler,
+    settings: &crate::Settings,
+    head: &RequestHead,
+    client: SocketAddr,
+    transport: &mut dyn Transport,
+) -> bool {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut exchange = Exchange::new(head, client, settings, transport);
+        let mut outcome = if head.expects_continue {
+            handler.handle_expect_100(&mut exchange)
+        } else {
+            Ok(true)
+        };
+        if let Ok(true) = outcome {
+            outcome = handler.handle(&mut exchange).map(|()| true);
+        }
+        let started = exchange.response_started();
+        outcome.and_then(|_| exchange.finish()).is_ok() && started
+    }))
+    .unwrap_or(false)
+}

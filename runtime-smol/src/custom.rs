@@ -7,12 +7,10 @@
 //! socket, which paces a handler writing a large body to the speed of the client.
 
 use std::io;
-use std::net::SocketAddr;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use handler::exchange::{Exchange, Handler, Transport};
+use handler::exchange::{Transport, serve_request};
 use protocol::{RequestHead, ResponseBody, ResponseHead, UsageError};
 use smol::channel::{self, Receiver, Sender};
 
@@ -104,7 +102,14 @@ pub(crate) async fn run(conn: &mut Connection, head: RequestHead) {
         leftover: None,
     };
     let job = smol::unblock(move || {
-        call_handler(handler.as_ref(), &shared.settings, &head, peer, transport)
+        let mut transport = transport;
+        serve_request(
+            handler.as_ref(),
+            &shared.settings,
+            &head,
+            peer,
+            &mut transport,
+        )
     });
     // The transport is dropped when the handler returns, which ends this loop.
     while let Ok(call) = call_rx.recv().await {
@@ -117,32 +122,6 @@ pub(crate) async fn run(conn: &mut Connection, head: RequestHead) {
         // A handler that failed or said nothing: CPython closes without a reply.
         conn.core.abort();
     }
-}
-
-/// Runs the handler as `handle_one_request` does; returns whether a response was completed.
-fn call_handler(
-    handler: &dyn Handler,
-    settings: &handler::Settings,
-    head: &RequestHead,
-    peer: SocketAddr,
-    mut transport: ChannelTransport,
-) -> bool {
-    // A panicking handler loses its connection, not a pool thread's task bookkeeping.
-    std::panic::catch_unwind(AssertUnwindSafe(|| {
-        let mut exchange = Exchange::new(head, peer, settings, &mut transport);
-        // CPython sends `100 Continue` before dispatching, unless the handler refuses.
-        let mut outcome = if head.expects_continue {
-            handler.handle_expect_100(&mut exchange)
-        } else {
-            Ok(true)
-        };
-        if let Ok(true) = outcome {
-            outcome = handler.handle(&mut exchange).map(|()| true);
-        }
-        let started = exchange.response_started();
-        outcome.and_then(|_| exchange.finish()).is_ok() && started
-    }))
-    .unwrap_or(false)
 }
 
 /// Performs one call on the core, flushing what it queued.

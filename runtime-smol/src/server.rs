@@ -201,7 +201,7 @@ async fn accept_loop(
             None => break,
             Some(Ok(pair)) => pair,
             // Out of descriptors, a peer gone before accept: keep serving.
-            Some(Err(e)) if is_transient(&e) => {
+            Some(Err(e)) if runtime_std::is_transient_accept_error(&e) => {
                 Timer::after(Duration::from_millis(10)).await;
                 continue;
             }
@@ -227,18 +227,6 @@ async fn accept_loop(
     result
 }
 
-fn is_transient(e: &io::Error) -> bool {
-    use rustix::io::Errno;
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::Interrupted
-    ) || e.raw_os_error().is_some_and(|code| {
-        code == Errno::MFILE.raw_os_error() || code == Errno::NFILE.raw_os_error()
-    })
-}
-
 #[cfg(test)]
 impl Shared {
     /// Shared state for a server on `local`, serving files from the current directory.
@@ -255,18 +243,5 @@ impl Shared {
             stop_tx,
             stop_rx,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn out_of_descriptors_is_transient() {
-        let emfile = io::Error::from_raw_os_error(rustix::io::Errno::MFILE.raw_os_error());
-        assert!(is_transient(&emfile));
-        assert!(is_transient(&io::ErrorKind::ConnectionAborted.into()));
-        assert!(!is_transient(&io::ErrorKind::InvalidInput.into()));
     }
 }

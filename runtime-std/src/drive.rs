@@ -17,7 +17,7 @@ use protocol::{
 
 use crate::server::Shared;
 use crate::{Service, cgi, sendfile};
-use handler::exchange::{Exchange, Transport};
+use handler::exchange::{Transport, serve_request};
 use handler::session::{Action, Mode, Session};
 
 /// The file behind the external span being sent.
@@ -127,20 +127,7 @@ impl<'s> Driver<'s> {
         let handler = Arc::clone(handler);
         let shared = self.shared;
         let peer = self.peer;
-        let mut exchange = Exchange::new(head, peer, &shared.settings, self);
-        // CPython sends `100 Continue` before dispatching, unless the handler refuses.
-        let mut outcome = if head.expects_continue {
-            handler.handle_expect_100(&mut exchange)
-        } else {
-            Ok(true)
-        };
-        if let Ok(true) = outcome {
-            outcome = handler.handle(&mut exchange).map(|()| true);
-        }
-        let started = exchange.response_started();
-        let finished = outcome.and_then(|_| exchange.finish());
-        if finished.is_err() || !started {
-            // A handler that failed or said nothing: CPython closes without a reply.
+        if !serve_request(handler.as_ref(), &shared.settings, head, peer, self) {
             self.core.abort();
         }
     }

@@ -40,7 +40,9 @@ pub fn send_span<S: Write + std::os::fd::AsFd>(
     }
 }
 
-/// The fallback: read a piece at `offset` and write all of it.
+/// The fallback: read a piece at `offset` and write it once. A partial write is fine (the
+/// caller asks again for the rest); `write_all` is not, because on a non-blocking socket it
+/// would fail after sending part of the piece and the caller would send that part twice.
 fn copy_span<S: Write>(
     socket: &mut S,
     file: &File,
@@ -49,7 +51,10 @@ fn copy_span<S: Write>(
 ) -> io::Result<usize> {
     let mut buf = vec![0; count.min(64 * 1024)];
     let n = file.read_at(&mut buf, *offset)?;
-    socket.write_all(&buf[..n])?;
-    *offset += n as u64;
-    Ok(n)
+    if n == 0 {
+        return Ok(0);
+    }
+    let written = socket.write(&buf[..n])?;
+    *offset += written as u64;
+    Ok(written)
 }

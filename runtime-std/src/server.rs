@@ -301,7 +301,7 @@ impl HttpServer {
                 Ok(pair) => pair,
                 Err(_) if self.shared.stopping() => break,
                 // Out of descriptors, a peer that vanished before accept: keep serving.
-                Err(e) if is_transient(&e) => {
+                Err(e) if is_transient_accept_error(&e) => {
                     std::thread::sleep(Duration::from_millis(10));
                     continue;
                 }
@@ -372,11 +372,34 @@ impl ThreadingHttpServer {
     }
 }
 
-fn is_transient(e: &io::Error) -> bool {
+/// Whether an `accept` error leaves the listener usable: the peer vanished before it was
+/// accepted, a signal interrupted the call, or the process ran out of descriptors for a moment.
+/// Every runtime's accept loop keeps serving (after a short pause) on these.
+pub fn is_transient_accept_error(e: &io::Error) -> bool {
+    use rustix::io::Errno;
     matches!(
         e.kind(),
         io::ErrorKind::ConnectionAborted
             | io::ErrorKind::ConnectionReset
             | io::ErrorKind::Interrupted
-    ) || matches!(e.raw_os_error(), Some(code) if code == rustix::io::Errno::MFILE.raw_os_error() || code == rustix::io::Errno::NFILE.raw_os_error())
+    ) || e.raw_os_error().is_some_and(|code| {
+        code == Errno::MFILE.raw_os_error() || code == Errno::NFILE.raw_os_error()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_descriptors_is_transient() {
+        let emfile = io::Error::from_raw_os_error(rustix::io::Errno::MFILE.raw_os_error());
+        assert!(is_transient_accept_error(&emfile));
+        assert!(is_transient_accept_error(
+            &io::ErrorKind::ConnectionAborted.into()
+        ));
+        assert!(!is_transient_accept_error(
+            &io::ErrorKind::InvalidInput.into()
+        ));
+    }
 }
