@@ -278,9 +278,10 @@ impl ServerConnection {
         let bodiless_status = head.status < 200 || head.status == 204 || head.status == 304;
         let suppress = exchange.head_request || bodiless_status;
         let mut keep_alive = exchange.keep_alive;
-        if head.headers.has_token("connection", "close") {
+        let (close, keep) = connection_tokens(&head.headers);
+        if close {
             keep_alive = false;
-        } else if head.headers.has_token("connection", "keep-alive") && !exchange.errored {
+        } else if keep && !exchange.errored {
             keep_alive = true;
         }
         let (encoder, added) = match body {
@@ -765,6 +766,21 @@ impl ServerConnection {
             self.timers = TimerTable::default();
         }
     }
+}
+
+/// Whether the head's `Connection` fields list `close` and `keep-alive`, in one pass (this
+/// runs for every response).
+fn connection_tokens(headers: &Headers) -> (bool, bool) {
+    let (mut close, mut keep) = (false, false);
+    for field in headers {
+        if field.name().eq_ignore_ascii_case(b"connection") {
+            for token in field.value().split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+                close |= token.eq_ignore_ascii_case(b"close");
+                keep |= token.eq_ignore_ascii_case(b"keep-alive");
+            }
+        }
+    }
+    (close, keep)
 }
 
 #[cfg(test)]

@@ -121,6 +121,6 @@ pub use config::{Config, Limits, ParseMode, Timeouts};
 pub use connection::ServerConnection;
 pub use error::{RequestError, UsageError};
 pub use event::{Event, TimeoutKind};
-pub use headers::{HeaderField, Headers};
+pub use headers::{HeaderField, Headers, HeadersIter};
 pub use message::{RequestFraming, RequestHead, ResponseBody, ResponseHead, Version};
 pub use transmit::Transmit;

@@ -6,6 +6,8 @@
 //! line that is neither `name:` nor a continuation, and continuations are glued onto the
 //! previous value with their line break kept.
 
+use std::ops::Range;
+
 use bytes::{Bytes, BytesMut};
 
 use crate::{Headers, ParseMode, RequestError};
@@ -42,12 +44,11 @@ fn parse_strict(block: &Bytes, capacity: usize) -> Result<Headers, RequestError>
     };
     match httparse::parse_headers(block, storage) {
         Ok(httparse::Status::Complete((_, fields))) => {
-            let mut headers = Headers::with_capacity(fields.len());
+            let mut headers = Headers::over(block.clone(), fields.len());
             for field in fields {
-                let name = field.name.as_bytes();
-                headers.append(
-                    common_name(name).unwrap_or_else(|| block.slice_ref(name)),
-                    block.slice_ref(field.value),
+                headers.push_span(
+                    span_of(block, field.name.as_bytes()),
+                    span_of(block, field.value),
                 );
             }
             Ok(headers)
@@ -57,41 +58,11 @@ fn parse_strict(block: &Bytes, capacity: usize) -> Result<Headers, RequestError>
     }
 }
 
-/// The field names browsers and common clients send, spelled exactly as they send them.
-/// A name that matches byte for byte (case included) is shared from this table instead of
-/// sliced from the receive buffer: a slice costs an atomic reference count update when it
-/// is made and another when it is dropped, twice per field on every request. Names in any
-/// other spelling are sliced as before, so the original case is always what was received.
-fn common_name(name: &[u8]) -> Option<Bytes> {
-    let known: &'static [u8] = match name {
-        b"Host" => b"Host",
-        b"User-Agent" => b"User-Agent",
-        b"Accept" => b"Accept",
-        b"Accept-Language" => b"Accept-Language",
-        b"Accept-Encoding" => b"Accept-Encoding",
-        b"Connection" => b"Connection",
-        b"Referer" => b"Referer",
-        b"Cookie" => b"Cookie",
-        b"Content-Length" => b"Content-Length",
-        b"Content-Type" => b"Content-Type",
-        b"Transfer-Encoding" => b"Transfer-Encoding",
-        b"Cache-Control" => b"Cache-Control",
-        b"Pragma" => b"Pragma",
-        b"If-Modified-Since" => b"If-Modified-Since",
-        b"If-None-Match" => b"If-None-Match",
-        b"Upgrade-Insecure-Requests" => b"Upgrade-Insecure-Requests",
-        b"Sec-Fetch-Dest" => b"Sec-Fetch-Dest",
-        b"Sec-Fetch-Mode" => b"Sec-Fetch-Mode",
-        b"Sec-Fetch-Site" => b"Sec-Fetch-Site",
-        b"Sec-Fetch-User" => b"Sec-Fetch-User",
-        b"Priority" => b"Priority",
-        b"Origin" => b"Origin",
-        b"Range" => b"Range",
-        b"Authorization" => b"Authorization",
-        b"Expect" => b"Expect",
-        _ => return None,
-    };
-    Some(Bytes::from_static(known))
+/// Where `part`, a sub-slice of `block` that httparse handed back, sits in `block`.
+pub(crate) fn span_of(block: &[u8], part: &[u8]) -> Range<usize> {
+    let start = part.as_ptr().addr() - block.as_ptr().addr();
+    debug_assert!(start + part.len() <= block.len());
+    start..start + part.len()
 }
 
 /// The first character class of CPython's `email.feedparser.headerRE`:
@@ -101,13 +72,14 @@ fn is_name_byte(b: u8) -> bool {
 }
 
 fn parse_compat(block: &Bytes) -> Headers {
-    let mut headers = Headers::new();
-    // A field being built: name, and value (owned once a continuation line is glued on).
-    let mut current: Option<(Bytes, BytesMut)> = None;
-    let flush = |headers: &mut Headers, current: &mut Option<(Bytes, BytesMut)>| {
-        if let Some((name, value)) = current.take() {
-            headers.append(name, value.freeze());
-        }
+    let mut headers = Headers::over(block.clone(), 0);
+    // The field being built: its name, its value as received, and the value rebuilt (owned)
+    // once a continuation line is glued on.
+    let mut current: Option<(Range<usize>, Range<usize>, Option<BytesMut>)> = None;
+    let flush = |headers: &mut Headers, current: &mut Option<_>| match current.take() {
+        Some((name, _, Some(rebuilt))) => headers.push_span_owned(name, BytesMut::freeze(rebuilt)),
+        Some((name, value, None)) => headers.push_span(name, value),
+        None => {}
     };
     let mut previous_ending: &[u8] = b"";
     for (line, ending) in compat_lines(block) {
@@ -118,9 +90,11 @@ fn parse_compat(block: &Bytes) -> Headers {
         if line[0] == b' ' || line[0] == b'\t' {
             // A continuation: CPython keeps the line break and the indentation in the value.
             match current.as_mut() {
-                Some((_, value)) => {
-                    value.extend_from_slice(line_break);
-                    value.extend_from_slice(line);
+                Some((_, value, rebuilt)) => {
+                    let rebuilt =
+                        rebuilt.get_or_insert_with(|| BytesMut::from(&block[value.clone()]));
+                    rebuilt.extend_from_slice(line_break);
+                    rebuilt.extend_from_slice(line);
                 }
                 None => break,
             }
@@ -134,13 +108,18 @@ fn parse_compat(block: &Bytes) -> Headers {
             break;
         }
         flush(&mut headers, &mut current);
-        let name = block.slice_ref(&line[..name_len]);
+        let line_span = span_of(block, line);
+        let name = line_span.start..line_span.start + name_len;
         let value = &line[name_len + 1..];
-        let value = &value[value
+        let skip = value
             .iter()
             .take_while(|&&b| b == b' ' || b == b'\t')
-            .count()..];
-        current = Some((name, BytesMut::from(value)));
+            .count();
+        current = Some((
+            name,
+            line_span.start + name_len + 1 + skip..line_span.end,
+            None,
+        ));
     }
     flush(&mut headers, &mut current);
     headers

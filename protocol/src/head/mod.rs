@@ -40,6 +40,9 @@ pub(crate) struct HeadReader {
     scanned: usize,
     /// Header lines seen so far.
     lines: usize,
+    /// Whether the one-pass attempt on a complete block was made for this head (it is made
+    /// at most once, so a block trickling in is never re-parsed from its start).
+    tried_whole: bool,
     /// The last request line seen (ending stripped), kept after a parse error so the
     /// application can log it as CPython does.
     last_line: Option<Bytes>,
@@ -101,6 +104,12 @@ impl HeadReader {
             self.scanned = 0;
             if let Some(progress) = self.take_line(&raw, config)? {
                 return Ok(progress);
+            }
+        }
+        if !self.tried_whole && self.scanned == 0 && config.parse_mode == ParseMode::Strict {
+            self.tried_whole = true;
+            if let Some(head) = self.try_whole_block(input, config) {
+                return head.map(Progress::Head);
             }
         }
         loop {
@@ -188,20 +197,79 @@ impl HeadReader {
         }
     }
 
+    /// The common case, a block that arrived whole, in one pass: httparse finds and parses
+    /// its lines, then the limits are checked on the lines it found, in order, exactly as the
+    /// line-by-line scan checks them, so the verdict is the same. Anything else (an
+    /// incomplete block, a line httparse refuses, more fields than fit on the stack) returns
+    /// `None` and takes the scan, which has the final word on errors.
+    fn try_whole_block(
+        &mut self,
+        input: &mut BytesMut,
+        config: &Config,
+    ) -> Option<Result<RequestHead, RequestError>> {
+        const MAX_FIELDS: usize = 32;
+        let limits = &config.limits;
+        let mut storage = [httparse::EMPTY_HEADER; MAX_FIELDS];
+        let storage = &mut storage[..limits.max_headers.min(MAX_FIELDS)];
+        let Ok(httparse::Status::Complete((len, fields))) = httparse::parse_headers(input, storage)
+        else {
+            return None;
+        };
+        let mut headers = Headers::with_capacity(fields.len());
+        let mut start = 0;
+        for (i, field) in fields.iter().enumerate() {
+            let name = header_block::span_of(input, field.name.as_bytes());
+            let value = header_block::span_of(input, field.value);
+            debug_assert_eq!(name.start, start);
+            // The line ends at the LF after the value (after any whitespace and CR).
+            let lf = match fields.get(i + 1) {
+                Some(next) => header_block::span_of(input, next.name.as_bytes()).start - 1,
+                None => find_lf(input, value.end)?,
+            };
+            if let Some(e) = crossed_limit(start, lf - start, lf, limits) {
+                return Some(Err(e));
+            }
+            if i + 1 > limits.max_headers {
+                return Some(Err(RequestError::TooManyHeaders));
+            }
+            headers.push_range(name, value);
+            start = lf + 1;
+        }
+        // The blank line that ends the block counts toward the block's size.
+        if let Some(e) = crossed_limit(start, len - 1 - start, len - 1, limits) {
+            return Some(Err(e));
+        }
+        self.lines = fields.len();
+        headers.set_source(input.split_to(len).freeze());
+        Some(self.complete(Ok(headers), config))
+    }
+
     fn finish(&mut self, block: &Bytes, config: &Config) -> Result<RequestHead, RequestError> {
+        // Every field takes at least one line, so the lines counted bound the fields.
+        let capacity = self.lines.min(config.limits.max_headers);
+        let headers = if block.is_empty() {
+            Ok(Headers::new())
+        } else {
+            header_block::parse(block, config.parse_mode, capacity)
+        };
+        self.complete(headers, config)
+    }
+
+    /// Turns the parsed block into the request head, or the error into the reader's final
+    /// state, and resets the reader for the next head.
+    fn complete(
+        &mut self,
+        headers: Result<Headers, RequestError>,
+        config: &Config,
+    ) -> Result<RequestHead, RequestError> {
         let (line, request_line) = self
             .line
             .take()
             .expect("request line parsed before the block");
-        // Every field takes at least one line, so the lines counted bound the fields.
-        let capacity = self.lines.min(config.limits.max_headers);
         *self = Self::default();
-        let parsed = if block.is_empty() {
-            Ok(Headers::new())
-        } else {
-            header_block::parse(block, config.parse_mode, capacity)
-        }
-        .and_then(|headers| framing::analyse(line.version, &headers, config).map(|s| (headers, s)));
+        let parsed = headers.and_then(|headers| {
+            framing::analyse(line.version, &headers, config).map(|s| (headers, s))
+        });
         let (headers, semantics) = match parsed {
             Ok(parsed) => parsed,
             Err(e) => {
