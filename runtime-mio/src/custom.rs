@@ -17,6 +17,8 @@ use crate::pool::{Command, Reply};
 #[derive(Debug)]
 pub(crate) struct CustomRun {
     replies: Sender<Reply>,
+    /// Tells this run's commands apart from those of the connection's earlier runs.
+    generation: u64,
     /// Request body is still to come from the core.
     body_open: bool,
     /// Why the body broke, if it did.
@@ -30,15 +32,21 @@ pub(crate) struct CustomRun {
 }
 
 impl CustomRun {
-    pub(crate) fn new(replies: Sender<Reply>) -> Self {
+    pub(crate) fn new(replies: Sender<Reply>, generation: u64) -> Self {
         Self {
             replies,
+            generation,
             body_open: true,
             body_error: None,
             slot: None,
             read_waiting: false,
             ack_waiting: false,
         }
+    }
+
+    /// The generation the run's commands carry.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Whether request body events should come here.

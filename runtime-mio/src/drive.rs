@@ -47,18 +47,20 @@ impl HttpService {
         self.drive(registry, owner);
     }
 
-    /// A command from the handler running for connection `id`.
+    /// A command from the handler run `id` (the connection's slot, the run's own generation).
     pub(crate) fn on_command(&mut self, registry: &Registry, id: ConnId, command: Command) {
         let Some(Slot::Conn(conn)) = self.slots.get_mut(id.key) else {
             return;
         };
-        if conn.id != id {
-            // The connection went away; its handler learns that from the closed channel.
-            return;
-        }
+        // A run is told apart from the connection's next one (a pipelined or kept-alive
+        // request can start before the previous handler's `Done` arrives) and from a later
+        // connection in the same slot; stale senders learn from their closed reply channel.
         let Some(Job::Custom(run)) = conn.job.as_deref_mut() else {
             return;
         };
+        if run.generation() != id.generation {
+            return;
+        }
         if let Some(ok) = run.command(&mut conn.core, command) {
             conn.job = None;
             if !ok {
@@ -221,17 +223,25 @@ impl HttpService {
             return;
         };
         let (replies, replies_rx) = channel();
+        self.next_generation += 1;
+        let run_id = ConnId {
+            key: conn.id.key,
+            generation: self.next_generation,
+        };
         let task = Task {
             handler: Arc::clone(handler),
             shared: Arc::clone(&self.shared),
             head,
             peer: conn.peer,
-            id: conn.id,
+            id: run_id,
             outbox: self.outbox.clone(),
             replies: replies_rx,
         };
         if pool.submit(task) {
-            conn.job = Some(Box::new(Job::Custom(CustomRun::new(replies))));
+            conn.job = Some(Box::new(Job::Custom(CustomRun::new(
+                replies,
+                run_id.generation,
+            ))));
         } else {
             conn.core.abort();
         }

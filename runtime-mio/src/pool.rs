@@ -65,6 +65,7 @@ pub(crate) struct Task {
     pub(crate) shared: Arc<Shared>,
     pub(crate) head: RequestHead,
     pub(crate) peer: SocketAddr,
+    /// The run: its connection's slot and its own generation.
     pub(crate) id: ConnId,
     pub(crate) outbox: Outbox,
     pub(crate) replies: Receiver<Reply>,

@@ -143,6 +143,27 @@ fn custom_handler_echoes_chunked_body_and_streams_big_response() {
     server.stop();
 }
 
+/// The next request can start before the previous handler's `Done` reaches the reactor:
+/// commands of the old run must not be taken for the new one's.
+#[test]
+fn back_to_back_handler_requests_on_one_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(options(Service::Custom(Arc::new(Echo)), dir.path()), 1);
+    let mut s = server.connect();
+    s.write_all(&b"POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok".repeat(200))
+        .unwrap();
+    for _ in 0..200 {
+        assert_eq!(read_response(&mut s).1, b"ok");
+    }
+    for i in 0..50 {
+        let n = 100_000 + i;
+        s.write_all(format!("GET /big/{n} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .unwrap();
+        assert_eq!(read_response(&mut s).1.len(), n);
+    }
+    server.stop();
+}
+
 #[test]
 fn failing_handlers_close_without_reply() {
     let dir = tempfile::tempdir().unwrap();
