@@ -87,6 +87,21 @@
 //! assert!(conn.is_closed());
 //! ```
 //!
+//! # Watch the machine
+//!
+//! `examples/trace.rs` feeds raw bytes from stdin into a connection and prints every event
+//! and every transmitted byte (CR and LF made visible) as it happens, answering each request
+//! with a small `200 text/plain` page:
+//!
+//! ```text
+//! cargo run -p protocol --example trace -- --crlf --http11     # then type a request
+//! printf 'GET / HTTP/1.1\r\nHost: a\r\n\r\n' | cargo run -p protocol --example trace
+//! ```
+//!
+//! `--crlf` turns the bare `\n` a terminal sends into `\r\n` (without it, bytes go in as
+//! they are); `--compat` switches to CPython's lenient parsing; `--http11` turns on
+//! keep-alive as `-p HTTP/1.1` does, so pipelined requests can be watched one by one.
+//!
 //! # Strict on the wire
 //!
 //! By default ([`ParseMode::Strict`]) the parser follows RFC 9112 wherever leniency could let

@@ -1,7 +1,7 @@
 //! Request body decoding and response body encoding.
 //!
 //! Request bodies are framed only by what RFC 9112 allows (a length or chunked coding, see
-//! [`RequestFraming`](crate::RequestFraming)), so a body is always consumed as a body and never
+//! [`RequestFraming`]), so a body is always consumed as a body and never
 //! parsed as the next request.
 
 mod chunked;
