@@ -24,7 +24,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_http-server");
 
 /// Runtimes tested when `HTTP_SERVER_RUNTIMES` is unset. Add `"smol"` and `"mio"` here when
 /// they are built; until then `HTTP_SERVER_RUNTIMES=std,smol cargo test` switches one on.
-pub const DEFAULT_RUNTIMES: &[&str] = &["std", "smol"];
+pub const DEFAULT_RUNTIMES: &[&str] = &["std", "smol", "mio"];
 
 /// Every runtime the CLI knows; each gets a module of tests from [`runtime_suite!`].
 pub const ALL_RUNTIMES: &[&str] = &["std", "smol", "mio"];
