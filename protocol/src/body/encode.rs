@@ -120,14 +120,14 @@ pub(crate) fn validate(head: &ResponseHead) -> Result<(), UsageError> {
         return Err(UsageError::InvalidStatus);
     }
     if let Some(reason) = &head.reason
-        && !reason.iter().copied().all(is_field_text)
+        && !all_field_text(reason)
     {
         return Err(UsageError::InvalidReason);
     }
     for (index, field) in head.headers.iter().enumerate() {
         let name_ok =
             !field.name().is_empty() && field.name().iter().copied().all(crate::head::is_tchar);
-        let value_ok = field.value().iter().copied().all(is_field_text);
+        let value_ok = all_field_text(field.value());
         if !name_ok || !value_ok {
             return Err(UsageError::InvalidHeader { index });
         }
@@ -140,6 +140,12 @@ pub(crate) fn validate(head: &ResponseHead) -> Result<(), UsageError> {
 /// browsers) reject the whole head.
 fn is_field_text(b: u8) -> bool {
     b == b'\t' || (b >= 0x20 && b != 0x7f)
+}
+
+/// Whether every byte is field text. The word-at-a-time scan settles the common case (no
+/// control byte at all); only text with one (a tab) is looked at byte by byte.
+fn all_field_text(bytes: &[u8]) -> bool {
+    !crate::head::has_control(bytes, 0x20) || bytes.iter().copied().all(is_field_text)
 }
 
 /// A framing field the core adds because the application chose a body kind without writing it.

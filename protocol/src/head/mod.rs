@@ -10,7 +10,7 @@ mod header_block;
 mod request_line;
 
 pub(crate) use framing::parse_decimal;
-pub(crate) use request_line::is_tchar;
+pub(crate) use request_line::{has_control, is_tchar};
 
 use bytes::{Bytes, BytesMut};
 
