@@ -6,14 +6,14 @@
 //! chunk at a time: while a chunk waits for room in the stdin pipe, the connection stops
 //! reading the socket. Stdout is read only while the core's send queue is below its high-water
 //! mark, and goes out verbatim after the `Script output follows` head. Stderr lines go to the
-//! log. A script that closed its output but has not exited yet is handed to the [`Reaper`],
-//! which polls it without blocking; past the time limit, scripts are killed with their process
-//! group. Dropping a run kills and reaps its script, so no path leaves a zombie.
+//! log. A script that closed its output but has not exited yet is handed to the
+//! [`Reaper`]; past the time limit, scripts are killed with their process group. Dropping a
+//! run kills and reaps its script, so no path leaves a zombie.
 
 use std::io::{self, Read, Write};
 use std::net::IpAddr;
 use std::process::Child;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use mio::unix::pipe::{Receiver, Sender};
@@ -21,10 +21,8 @@ use mio::{Interest, Registry, Token};
 use protocol::ServerConnection;
 use runtime_std::cgi::{exit_message, kill_and_reap};
 
+use crate::reap::Reaper;
 use crate::shared::log_message;
-
-/// How often scripts that closed their output are checked for exit.
-const REAP_INTERVAL: Duration = Duration::from_millis(20);
 
 /// One registered pipe end.
 #[derive(Debug)]
@@ -330,57 +328,4 @@ fn read_pipe(pipe: &mut Pipe<Receiver>, buf: &mut [u8]) -> Result<usize, Flow> {
 fn close<T: mio::event::Source>(mut pipe: Pipe<T>, registry: &Registry, freed: &mut Vec<usize>) {
     let _ = registry.deregister(&mut pipe.io);
     freed.push(pipe.key);
-}
-
-/// Scripts that closed their output but had not exited yet: checked every few milliseconds
-/// (never with a blocking wait) until they exit or pass their time limit.
-#[derive(Debug, Default)]
-pub(crate) struct Reaper {
-    children: Vec<(Child, IpAddr, Instant)>,
-    next_check: Option<Instant>,
-}
-
-impl Reaper {
-    fn push(&mut self, child: Child, peer: IpAddr, deadline: Instant) {
-        self.children.push((child, peer, deadline));
-        self.next_check
-            .get_or_insert_with(|| Instant::now() + REAP_INTERVAL);
-    }
-
-    /// When to call [`Reaper::check`] next.
-    pub(crate) fn next_check(&self) -> Option<Instant> {
-        self.next_check
-    }
-
-    /// Reaps scripts that exited; kills those past their deadline.
-    pub(crate) fn check(&mut self, now: Instant) {
-        if self.next_check.is_none_or(|at| at > now) {
-            return;
-        }
-        self.children.retain_mut(|(child, peer, deadline)| {
-            let status = match child.try_wait() {
-                Ok(Some(status)) => status,
-                Ok(None) if now < *deadline => return true,
-                Ok(None) => {
-                    log_message(*peer, "CGI script timed out and was killed");
-                    match kill_and_reap(child) {
-                        Ok(status) => status,
-                        Err(_) => return false,
-                    }
-                }
-                Err(_) => return false,
-            };
-            log_message(*peer, &exit_message(status));
-            false
-        });
-        self.next_check = (!self.children.is_empty()).then(|| now + REAP_INTERVAL);
-    }
-}
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        for (child, _, _) in &mut self.children {
-            let _ = kill_and_reap(child);
-        }
-    }
 }

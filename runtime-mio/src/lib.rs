@@ -74,6 +74,7 @@ mod conn;
 mod custom;
 mod drive;
 mod pool;
+mod reap;
 mod server;
 mod service;
 mod shared;

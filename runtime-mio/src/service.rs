@@ -26,9 +26,9 @@ use mio::{Interest, Registry, Token, Waker};
 use runtime_std::{ServerOptions, Service};
 use slab::Slab;
 
-use crate::cgi::Reaper;
 use crate::conn::Conn;
 use crate::pool::{Command, HANDLER_THREADS, Outbox, Pool};
+use crate::reap::Reaper;
 use crate::shared::Shared;
 use crate::timers::{ConnId, Timers};
 
