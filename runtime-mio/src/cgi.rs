@@ -1,4 +1,4 @@
-//! A CGI script's three pipes on the reactor, and the reaping of scripts.
+//! A CGI script's three pipes on the reactor.
 //!
 //! The script is spawned with `runtime_std::cgi::command` (own process group, clean
 //! environment, `nobody` as root). Its stdin, stdout and stderr become mio pipes, each under
