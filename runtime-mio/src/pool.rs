@@ -9,12 +9,11 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
-use handler::exchange::{Exchange, Handler, Transport};
+use handler::exchange::{Handler, Transport, serve_request};
 use mio::Waker;
 use protocol::{RequestHead, ResponseBody, ResponseHead};
 
@@ -124,22 +123,8 @@ fn run(task: Task) {
         replies,
         leftover: None,
     };
-    // A panicking handler must not take the worker thread with it.
-    let ok = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        let mut exchange = Exchange::new(&head, peer, &shared.settings, &mut transport);
-        // CPython sends `100 Continue` before dispatching, unless the handler refuses.
-        let mut outcome = if head.expects_continue {
-            handler.handle_expect_100(&mut exchange)
-        } else {
-            Ok(true)
-        };
-        if let Ok(true) = outcome {
-            outcome = handler.handle(&mut exchange).map(|()| true);
-        }
-        let started = exchange.response_started();
-        outcome.and_then(|_| exchange.finish()).is_ok() && started
-    }))
-    .unwrap_or(false);
+    // CPython's handle_one_request (100-continue, dispatch, end), a panic contained.
+    let ok = serve_request(&*handler, &shared.settings, &head, peer, &mut transport);
     transport.send(Command::Done { ok });
 }
 
