@@ -168,9 +168,14 @@ pub(crate) fn head(
     let buf = out.scratch();
     buf.put_slice(version);
     // Three digits: `validate` holds the status to 100..=999.
-    buf.put_u8(b' ');
-    put_digits(buf, u64::from(head.status), 10);
-    buf.put_u8(b' ');
+    let status = head.status;
+    buf.put_slice(&[
+        b' ',
+        b'0' + (status / 100 % 10) as u8,
+        b'0' + (status / 10 % 10) as u8,
+        b'0' + (status % 10) as u8,
+        b' ',
+    ]);
     match &head.reason {
         Some(reason) => buf.put_slice(reason),
         None => buf.put_slice(status::reason_phrase(head.status).unwrap_or("").as_bytes()),

@@ -100,9 +100,9 @@ impl HeadReader {
             if lf + 1 > config.limits.max_request_line {
                 return Err(RequestError::RequestLineTooLong);
             }
-            let raw = input.split_to(lf + 1).freeze();
+            let raw = input.split_to(lf + 1);
             self.scanned = 0;
-            if let Some(progress) = self.take_line(&raw, config)? {
+            if let Some(progress) = self.take_line(raw, config)? {
                 return Ok(progress);
             }
         }
@@ -154,8 +154,8 @@ impl HeadReader {
             return Err(RequestError::UnexpectedEof);
         }
         if self.line.is_none() {
-            let raw = input.split().freeze();
-            if let Some(progress) = self.take_line(&raw, config)? {
+            let raw = input.split();
+            if let Some(progress) = self.take_line(raw, config)? {
                 return Ok(progress);
             }
         }
@@ -167,7 +167,7 @@ impl HeadReader {
     /// `None` when a header block follows.
     fn take_line(
         &mut self,
-        raw: &Bytes,
+        raw: BytesMut,
         config: &Config,
     ) -> Result<Option<Progress>, RequestError> {
         let line = strip_line_ending(raw, config.parse_mode);
@@ -339,8 +339,9 @@ fn skip_empty_lines(input: &mut BytesMut) -> bool {
     }
 }
 
-/// Strict: the line ends in LF or CRLF. Compat: CPython's `rstrip('\r\n')`.
-fn strip_line_ending(raw: &Bytes, mode: ParseMode) -> Bytes {
+/// Strict: the line ends in LF or CRLF. Compat: CPython's `rstrip('\r\n')`. Trimmed
+/// before it is frozen, so the line costs one reference to the receive buffer, not two.
+fn strip_line_ending(mut raw: BytesMut, mode: ParseMode) -> Bytes {
     let mut end = raw.len();
     match mode {
         ParseMode::Strict => {
@@ -357,7 +358,8 @@ fn strip_line_ending(raw: &Bytes, mode: ParseMode) -> Bytes {
             }
         }
     }
-    raw.slice(..end)
+    raw.truncate(end);
+    raw.freeze()
 }
 
 /// Parses a chunked body's trailer section (through its blank line) with the strict rules.
