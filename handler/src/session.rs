@@ -11,7 +11,9 @@ use std::time::SystemTime;
 
 use crate::{CgiSpec, Plan, PlanBody, RequestContext, Settings};
 use bytes::Bytes;
-use protocol::{Event, RequestHead, ResponseBody, ResponseHead, ServerConnection, UsageError};
+use protocol::{
+    Event, RequestError, RequestHead, ResponseBody, ResponseHead, ServerConnection, UsageError,
+};
 
 /// Work the runtime must do after [`Session::handle_event`].
 ///
@@ -145,4 +147,47 @@ pub fn log_plan(log: &mut String, client: SocketAddr, request_line: &Bytes, plan
     }
     let access = crate::request_log_message(request_line, plan.head.status);
     log.push_str(&crate::format_log_line(client.ip(), now, &access));
+}
+
+/// A piece of the request body, as a body consumer (a CGI script's stdin, a handler's
+/// `rfile`) sees it.
+#[derive(Debug)]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "a body has data, an end, or a failure; nothing else"
+)]
+pub enum BodyPart {
+    /// Decoded body bytes.
+    Data(Bytes),
+    /// The body is complete.
+    End,
+    /// The body could not be read (bad framing, a timeout, the peer went away).
+    Failed(RequestError),
+}
+
+impl BodyPart {
+    /// As a `read` sees it: bytes, `None` at the end, or an error.
+    pub fn into_chunk(self) -> std::io::Result<Option<Bytes>> {
+        match self {
+            Self::Data(data) => Ok(Some(data)),
+            Self::End => Ok(None),
+            Self::Failed(error) => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                error.to_string(),
+            )),
+        }
+    }
+}
+
+/// The next body event waiting in `core`, skipping events that are not about the body;
+/// `None` when nothing is waiting (read more from the socket, then ask again).
+pub fn next_body_part(core: &mut ServerConnection) -> Option<BodyPart> {
+    loop {
+        match core.poll_event()? {
+            Event::Body(data) => return Some(BodyPart::Data(data)),
+            Event::EndOfRequest { .. } => return Some(BodyPart::End),
+            Event::RequestError(error) => return Some(BodyPart::Failed(error)),
+            _ => {}
+        }
+    }
 }

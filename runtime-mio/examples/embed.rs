@@ -18,8 +18,6 @@ use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 use runtime_mio::HttpService;
 use runtime_std::{ServerOptions, Service};
-use signal_hook::consts::SIGINT;
-use signal_hook::iterator::Signals;
 
 const UDP: Token = Token(1);
 
@@ -45,16 +43,14 @@ fn main() -> io::Result<()> {
     options.protocol.protocol_version = "HTTP/1.1".into();
     let mut http = HttpService::new(listener, options, poll.registry(), Token(1000)..Token(2000))?;
 
-    // Ctrl-C: a flag, and the service's waker (mio allows one waker per Poll) to interrupt poll.
+    // Ctrl-C or SIGTERM: a flag, and the service's waker (mio allows one waker per Poll) to
+    // interrupt poll.
     let stop = Arc::new(AtomicBool::new(false));
     let (flag, waker) = (Arc::clone(&stop), http.waker());
-    let mut signals = Signals::new([SIGINT])?;
-    std::thread::spawn(move || {
-        if signals.forever().next().is_some() {
-            flag.store(true, Ordering::Release);
-            let _ = waker.wake();
-        }
-    });
+    runtime_std::on_stop_signal(move || {
+        flag.store(true, Ordering::Release);
+        let _ = waker.wake();
+    })?;
 
     println!(
         "HTTP on http://{}/ and UDP echo on 127.0.0.1:{udp_port}",

@@ -11,7 +11,7 @@
 //! blocked, so an idle connection costs the kernel one readable registration.
 
 use std::fs::File;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,9 +23,6 @@ use protocol::{Event, ServerConnection, Transmit};
 use crate::cgi::CgiRun;
 use crate::custom::CustomRun;
 use crate::timers::ConnId;
-
-/// Byte segments handed to one `writev`.
-const MAX_SLICES: usize = 64;
 
 /// Work a connection does beside the socket while a request is answered.
 #[derive(Debug)]
@@ -232,18 +229,7 @@ impl Conn {
     }
 
     fn write_queued(&mut self) -> io::Result<()> {
-        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-        let count = self.core.fill_io_slices(&mut slices);
-        let n = loop {
-            match (&self.stream).write_vectored(&slices[..count]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        };
-        self.core.advance_transmit(n);
-        Ok(())
+        runtime_std::sendfile::write_queued(&mut self.core, &self.stream)
     }
 
     fn send_file(&mut self, len: u64) -> io::Result<()> {

@@ -13,7 +13,8 @@ use std::task::Poll;
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
-use protocol::{Event, ResponseBody, ResponseHead};
+use handler::session::{BodyPart, next_body_part};
+use protocol::{ResponseBody, ResponseHead};
 use smol::io::{AsyncRead, AsyncWrite};
 use smol::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
 use smol::{Timer, future};
@@ -209,14 +210,14 @@ impl Pump {
     /// Moves decoded body into `pending`; at the end of the body, closes stdin.
     fn take_body_events(&mut self, conn: &mut Connection) {
         while self.pending.is_none() && self.body_open {
-            match conn.core.poll_event() {
+            match next_body_part(&mut conn.core) {
                 // A script that closed its stdin gets no more; the body is still read.
-                Some(Event::Body(data)) if self.stdin.is_some() => self.pending = Some(data),
-                Some(Event::EndOfRequest { .. } | Event::RequestError(_)) => {
+                Some(BodyPart::Data(data)) if self.stdin.is_some() => self.pending = Some(data),
+                Some(BodyPart::Data(_)) => {}
+                Some(BodyPart::End | BodyPart::Failed(_)) => {
                     self.body_open = false;
                     self.stdin = None;
                 }
-                Some(_) => {}
                 None => return,
             }
         }

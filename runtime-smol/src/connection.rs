@@ -278,21 +278,14 @@ impl Connection {
     /// The next piece of the request body for a handler: `None` at its end.
     pub(crate) async fn next_body_chunk(&mut self) -> io::Result<Option<Bytes>> {
         loop {
-            match self.core.poll_event() {
-                Some(Event::Body(data)) => return Ok(Some(data)),
-                Some(Event::EndOfRequest { .. }) => return Ok(None),
-                Some(Event::RequestError(e)) => {
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string()));
-                }
-                Some(_) => {}
-                None => {
-                    self.flush().await?;
-                    if self.core.is_closed() || self.broken {
-                        return Err(io::ErrorKind::UnexpectedEof.into());
-                    }
-                    self.wait().await;
-                }
+            if let Some(part) = handler::session::next_body_part(&mut self.core) {
+                return part.into_chunk();
             }
+            self.flush().await?;
+            if self.core.is_closed() || self.broken {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            self.wait().await;
         }
     }
 }

@@ -131,17 +131,8 @@ impl SmolServer {
 
     /// Stops gracefully on SIGINT or SIGTERM.
     pub fn stop_on_signals(&self) -> io::Result<()> {
-        use signal_hook::consts::{SIGINT, SIGTERM};
-        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
         let handle = self.stop_handle();
-        std::thread::Builder::new()
-            .name("signals".into())
-            .spawn(move || {
-                if signals.forever().next().is_some() {
-                    handle.stop();
-                }
-            })?;
-        Ok(())
+        runtime_std::on_stop_signal(move || handle.stop())
     }
 
     /// Accepts and serves connections until stopped, then waits for every connection to

@@ -14,7 +14,8 @@ use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitSta
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use protocol::{Event, ResponseBody, ResponseHead};
+use handler::session::{BodyPart, next_body_part};
+use protocol::{ResponseBody, ResponseHead};
 use rustix::event::{PollFd, PollFlags, poll};
 
 use crate::drive::Driver;
@@ -216,13 +217,13 @@ impl Pump {
 
     /// Moves the next body event into `pending`; at the end of the body, closes stdin.
     fn take_body_event(&mut self, driver: &mut Driver<'_>) {
-        match driver.core_mut().poll_event() {
-            Some(Event::Body(data)) => self.pending = Some(data),
-            Some(Event::EndOfRequest { .. } | Event::RequestError(_)) => {
+        match next_body_part(driver.core_mut()) {
+            Some(BodyPart::Data(data)) => self.pending = Some(data),
+            Some(BodyPart::End | BodyPart::Failed(_)) => {
                 self.body_open = false;
                 self.stdin = None;
             }
-            _ => {}
+            None => {}
         }
     }
 

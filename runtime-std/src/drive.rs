@@ -5,20 +5,18 @@
 //! thread blocks while writing, so outbound backpressure needs no bookkeeping.
 
 use std::fs::File;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use protocol::{
-    Event, RequestHead, ResponseBody, ResponseHead, ServerConnection, Transmit, UsageError,
-};
+use protocol::{RequestHead, ResponseBody, ResponseHead, ServerConnection, Transmit, UsageError};
 
 use crate::server::Shared;
 use crate::{Service, cgi, sendfile};
 use handler::exchange::{Transport, serve_request};
-use handler::session::{Action, Mode, Session};
+use handler::session::{Action, Mode, Session, next_body_part};
 
 /// The file behind the external span being sent.
 #[derive(Debug)]
@@ -158,18 +156,7 @@ impl<'s> Driver<'s> {
     }
 
     fn write_queued(&mut self) -> io::Result<()> {
-        let mut slices = [IoSlice::new(&[]); 16];
-        let count = self.core.fill_io_slices(&mut slices);
-        let n = loop {
-            match self.stream.write_vectored(&slices[..count]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        };
-        self.core.advance_transmit(n);
-        Ok(())
+        sendfile::write_queued(&mut self.core, &mut self.stream)
     }
 
     fn send_file(&mut self, len: u64) -> io::Result<()> {
@@ -249,21 +236,14 @@ impl<'s> Driver<'s> {
     /// Reads request body bytes for a handler or a CGI script: `Ok(0)` at the end.
     pub(crate) fn next_body_chunk(&mut self) -> io::Result<Option<Bytes>> {
         loop {
-            match self.core.poll_event() {
-                Some(Event::Body(data)) => return Ok(Some(data)),
-                Some(Event::EndOfRequest { .. }) => return Ok(None),
-                Some(Event::RequestError(e)) => {
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string()));
-                }
-                Some(_) => {}
-                None => {
-                    self.flush()?;
-                    if self.core.is_closed() || self.broken {
-                        return Err(io::ErrorKind::UnexpectedEof.into());
-                    }
-                    self.wait_for_input();
-                }
+            if let Some(part) = next_body_part(&mut self.core) {
+                return part.into_chunk();
             }
+            self.flush()?;
+            if self.core.is_closed() || self.broken {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            self.wait_for_input();
         }
     }
 

@@ -39,5 +39,5 @@ pub use facts::{ServerFacts, write_log};
 pub use handler::exchange::{Exchange, Handler, Transport};
 pub use server::{
     HttpServer, ServerOptions, Service, StopHandle, ThreadingHttpServer, bind_listener,
-    is_transient_accept_error,
+    is_transient_accept_error, on_stop_signal,
 };

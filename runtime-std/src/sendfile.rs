@@ -1,5 +1,6 @@
-//! Moving a span of a file to a socket: `sendfile(2)` where the kernel can, `pread` + `write`
-//! where it cannot (special files, filesystems without splice support).
+//! Moving the core's output to a socket: queued bytes with one vectored write, and a span of a
+//! file with `sendfile(2)` where the kernel can, `pread` + `write` where it cannot (special
+//! files, filesystems without splice support). Blocking and non-blocking sockets alike.
 //!
 //! `std::io::copy` from a `File` to a `TcpStream` does not use sendfile (measured: 8 KiB
 //! read/sendto pairs), so the span is moved with rustix, which keeps this crate free of
@@ -10,6 +11,29 @@ use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 
 use rustix::io::Errno;
+
+/// How many queued segments one vectored write takes.
+const MAX_SLICES: usize = 64;
+
+/// Writes the run of queued bytes at the head of `core`'s output with one vectored write and
+/// reports what went out. A `WouldBlock` from a non-blocking socket is returned as is.
+pub fn write_queued<S: Write>(
+    core: &mut protocol::ServerConnection,
+    mut socket: S,
+) -> io::Result<()> {
+    let mut slices = [io::IoSlice::new(&[]); MAX_SLICES];
+    let count = core.fill_io_slices(&mut slices);
+    let n = loop {
+        match socket.write_vectored(&slices[..count]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => break n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    };
+    core.advance_transmit(n);
+    Ok(())
+}
 
 /// The largest single sendfile call; Linux caps one call at about 2 GiB anyway.
 const MAX_CHUNK: u64 = 1 << 30;

@@ -208,15 +208,16 @@ pub fn bind_listener(addr: SocketAddr, backlog: u32, reuse_port: bool) -> io::Re
     Ok(TcpListener::from(fd))
 }
 
-/// Installs SIGINT and SIGTERM handlers that stop the server gracefully.
-fn watch_signals(handle: StopHandle) -> io::Result<()> {
+/// Calls `stop` (once, on a thread of its own) when SIGINT or SIGTERM arrives: every runtime's
+/// graceful stop starts here.
+pub fn on_stop_signal(stop: impl FnOnce() + Send + 'static) -> io::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
             if signals.forever().next().is_some() {
-                handle.stop();
+                stop();
             }
         })?;
     Ok(())
@@ -286,7 +287,8 @@ impl HttpServer {
 
     /// Stops gracefully on SIGINT or SIGTERM.
     pub fn stop_on_signals(&self) -> io::Result<()> {
-        watch_signals(self.stop_handle())
+        let handle = self.stop_handle();
+        on_stop_signal(move || handle.stop())
     }
 
     /// Accepts and serves connections until stopped.
