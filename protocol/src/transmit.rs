@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::io::IoSlice;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 /// The next thing the runtime must do with the socket.
 #[derive(Debug, PartialEq, Eq)]
@@ -28,6 +28,9 @@ pub enum Transmit<'a> {
 #[derive(Debug)]
 enum Segment {
     Bytes(Bytes),
+    /// This many bytes of the staging buffer (response heads, chunk-size lines), which the
+    /// queue owns and reuses.
+    Staged(usize),
     External(u64),
     /// The last byte of a response was queued before this point.
     EndOfResponse,
@@ -46,8 +49,13 @@ pub(crate) struct OutQueue {
     segments: VecDeque<Segment>,
     /// Bytes held in `Bytes` segments (external spans cost no memory).
     buffered: usize,
-    /// Where heads and chunk-size lines are formatted before being queued.
-    scratch: BytesMut,
+    /// Where heads and chunk-size lines are formatted and kept until sent: bytes
+    /// `staged_read..` are queued (as `Staged` segments, in order), bytes from
+    /// `staged_committed` on are being formatted. Reused from one response to the next,
+    /// so formatting a head allocates nothing and touches no reference count.
+    staging: Vec<u8>,
+    staged_read: usize,
+    staged_committed: usize,
 }
 
 impl OutQueue {
@@ -76,15 +84,20 @@ impl OutQueue {
         self.segments.push_back(Segment::Shutdown);
     }
 
-    /// A buffer to format into; queue it with [`Self::commit_scratch`].
-    pub(crate) fn scratch(&mut self) -> &mut BytesMut {
-        &mut self.scratch
+    /// A buffer to format into (append only); queue what was appended with
+    /// [`Self::commit_scratch`].
+    pub(crate) fn scratch(&mut self) -> &mut Vec<u8> {
+        &mut self.staging
     }
 
     /// Queues what was formatted into the scratch buffer.
     pub(crate) fn commit_scratch(&mut self) {
-        let bytes = self.scratch.split().freeze();
-        self.push(bytes);
+        let len = self.staging.len() - self.staged_committed;
+        if len > 0 {
+            self.staged_committed = self.staging.len();
+            self.buffered += len;
+            self.segments.push_back(Segment::Staged(len));
+        }
     }
 
     /// Bytes waiting in memory.
@@ -121,6 +134,9 @@ impl OutQueue {
     pub(crate) fn peek(&self) -> Option<Transmit<'_>> {
         match self.segments.front()? {
             Segment::Bytes(b) => Some(Transmit::Bytes(b)),
+            Segment::Staged(len) => Some(Transmit::Bytes(
+                &self.staging[self.staged_read..self.staged_read + len],
+            )),
             Segment::External(n) => Some(Transmit::External(*n)),
             Segment::Shutdown | Segment::EndOfResponse => None,
         }
@@ -129,9 +145,15 @@ impl OutQueue {
     /// Fills `out` with the run of byte segments at the head of the queue.
     pub(crate) fn fill_io_slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
         let mut n = 0;
+        let mut staged = self.staged_read;
         for segment in &self.segments {
-            let Segment::Bytes(bytes) = segment else {
-                break;
+            let bytes: &[u8] = match segment {
+                Segment::Bytes(bytes) => bytes,
+                Segment::Staged(len) => {
+                    staged += len;
+                    &self.staging[staged - len..staged]
+                }
+                _ => break,
             };
             let Some(slot) = out.get_mut(n) else { break };
             *slot = IoSlice::new(bytes);
@@ -157,6 +179,22 @@ impl OutQueue {
                         self.segments.pop_front();
                     }
                 }
+                Some(Segment::Staged(len)) => {
+                    let take = n.min(*len);
+                    *len -= take;
+                    self.staged_read += take;
+                    self.buffered -= take;
+                    n -= take;
+                    if *len == 0 {
+                        self.segments.pop_front();
+                    }
+                    if self.staged_read == self.staged_committed {
+                        // Everything staged was sent: start over at the front.
+                        self.staging.drain(..self.staged_read);
+                        self.staged_committed -= self.staged_read;
+                        self.staged_read = 0;
+                    }
+                }
                 Some(Segment::External(len)) => {
                     let take = (n as u64).min(*len);
                     *len -= take;
@@ -176,5 +214,69 @@ impl OutQueue {
     pub(crate) fn clear(&mut self) {
         self.segments.clear();
         self.buffered = 0;
+        self.staging.clear();
+        self.staged_read = 0;
+        self.staged_committed = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stage(queue: &mut OutQueue, text: &[u8]) {
+        queue.scratch().extend_from_slice(text);
+        queue.commit_scratch();
+    }
+
+    /// Drains with writes of at most `step` bytes; returns what was written.
+    fn drain(queue: &mut OutQueue, step: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        while let Some(Transmit::Bytes(bytes)) = queue.peek() {
+            let n = bytes.len().min(step);
+            out.extend_from_slice(&bytes[..n]);
+            queue.advance(n);
+        }
+        out
+    }
+
+    #[test]
+    fn staged_and_owned_bytes_keep_their_order_under_partial_writes() {
+        for step in [1, 2, 3, 5, 100] {
+            let mut queue = OutQueue::default();
+            stage(&mut queue, b"head\r\n");
+            queue.push(Bytes::from_static(b"body"));
+            stage(&mut queue, b"3\r\n");
+            stage(&mut queue, b"");
+            queue.push(Bytes::from_static(b"abc"));
+            assert_eq!(queue.buffered(), 16);
+            let mut slices = [IoSlice::new(&[]); 8];
+            let n = queue.fill_io_slices(&mut slices);
+            let joined: Vec<u8> = slices[..n].iter().flat_map(|s| s.to_vec()).collect();
+            assert_eq!(joined, b"head\r\nbody3\r\nabc");
+            assert_eq!(
+                drain(&mut queue, step),
+                b"head\r\nbody3\r\nabc",
+                "step {step}"
+            );
+            assert_eq!(queue.buffered(), 0);
+            assert!(queue.is_empty());
+            // The staging buffer starts over once everything in it was sent.
+            stage(&mut queue, b"next");
+            assert_eq!(queue.peek(), Some(Transmit::Bytes(b"next")));
+        }
+    }
+
+    #[test]
+    fn io_slices_follow_a_partly_sent_staged_segment() {
+        let mut queue = OutQueue::default();
+        stage(&mut queue, b"abcdef");
+        stage(&mut queue, b"gh");
+        queue.advance(4);
+        let mut slices = [IoSlice::new(&[]); 4];
+        let n = queue.fill_io_slices(&mut slices);
+        assert_eq!(n, 2);
+        assert_eq!(&*slices[0], b"ef");
+        assert_eq!(&*slices[1], b"gh");
     }
 }

@@ -1,7 +1,7 @@
 //! Response framing: the status line and headers, then the body as the chosen
 //! [`ResponseBody`](crate::ResponseBody) delimits it.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes};
 
 use crate::transmit::OutQueue;
 use crate::{ResponseHead, UsageError, status};
@@ -97,7 +97,7 @@ fn chunk_size_line(out: &mut OutQueue, len: u64) {
 
 /// Writes `n` in base 10 or 16 (lower case). Written by hand rather than with `write!`:
 /// `core::fmt` costs more than the rest of a response head, and numbers go into every head.
-fn put_digits(buf: &mut BytesMut, mut n: u64, base: u64) {
+fn put_digits(buf: &mut Vec<u8>, mut n: u64, base: u64) {
     let mut digits = [0u8; 20];
     let mut start = digits.len();
     loop {
@@ -225,7 +225,7 @@ mod tests {
             (300, 16, "12c"),
             (u64::MAX, 16, "ffffffffffffffff"),
         ] {
-            let mut buf = BytesMut::new();
+            let mut buf = Vec::new();
             put_digits(&mut buf, n, base);
             assert_eq!(&buf[..], text.as_bytes());
         }
