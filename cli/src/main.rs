@@ -10,6 +10,7 @@
 mod args;
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -46,54 +47,60 @@ fn run(args: &Args) -> Result<(), String> {
     options.protocol = protocol;
     options.max_connections = args.max_connections;
     options.cgi_timeout = args.cgi_timeout();
+    let bind_error = |e: std::io::Error| format!("cannot bind {address}: {e}");
     match args.runtime {
-        Runtime::Std => {}
-        Runtime::Smol => return serve_smol(address, options, args.workers),
-        Runtime::Mio => return serve_mio(address, options, args.workers),
+        Runtime::Std => {
+            serve(runtime_std::ThreadingHttpServer::bind(address, options).map_err(bind_error)?)
+        }
+        Runtime::Smol => {
+            let mut server =
+                runtime_smol::SmolServer::bind(address, options).map_err(bind_error)?;
+            if let Some(threads) = args.workers {
+                server = server.with_threads(threads);
+            }
+            serve(server)
+        }
+        Runtime::Mio => {
+            // One reactor per worker, by default one per core.
+            let workers = args.workers.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            });
+            serve(runtime_mio::MioServer::bind(address, options, workers).map_err(bind_error)?)
+        }
     }
-    let server = runtime_std::ThreadingHttpServer::bind(address, options)
-        .map_err(|e| format!("cannot bind {address}: {e}"))?;
-    server
-        .stop_on_signals()
-        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    print_banner(server.local_addr());
-    server
-        .serve_forever()
-        .map_err(|e| format!("server failed: {e}"))
 }
 
-/// `--runtime smol`: the same banner, signals and errors as the std runtime.
-fn serve_smol(
-    address: std::net::SocketAddr,
-    options: runtime_std::ServerOptions,
-    threads: Option<usize>,
-) -> Result<(), String> {
-    let mut server = runtime_smol::SmolServer::bind(address, options)
-        .map_err(|e| format!("cannot bind {address}: {e}"))?;
-    if let Some(threads) = threads {
-        server = server.with_threads(threads);
-    }
-    server
-        .stop_on_signals()
-        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    print_banner(server.local_addr());
-    server
-        .serve_forever()
-        .map_err(|e| format!("server failed: {e}"))
+/// What the command line needs of a server, whatever its runtime.
+trait Server {
+    fn local_addr(&self) -> SocketAddr;
+    fn stop_on_signals(&self) -> std::io::Result<()>;
+    fn serve_forever(self) -> std::io::Result<()>;
 }
 
-/// `--runtime mio`: one reactor per worker (default: one per core), the same banner,
-/// signals and errors as the std runtime.
-fn serve_mio(
-    address: std::net::SocketAddr,
-    options: runtime_std::ServerOptions,
-    workers: Option<usize>,
-) -> Result<(), String> {
-    let workers = workers.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
-    let server = runtime_mio::MioServer::bind(address, options, workers)
-        .map_err(|e| format!("cannot bind {address}: {e}"))?;
+macro_rules! impl_server {
+    ($($server:ty),*) => {$(
+        impl Server for $server {
+            fn local_addr(&self) -> SocketAddr {
+                <$server>::local_addr(self)
+            }
+            fn stop_on_signals(&self) -> std::io::Result<()> {
+                <$server>::stop_on_signals(self)
+            }
+            fn serve_forever(self) -> std::io::Result<()> {
+                <$server>::serve_forever(self)
+            }
+        }
+    )*};
+}
+
+impl_server!(
+    runtime_std::ThreadingHttpServer,
+    runtime_smol::SmolServer,
+    runtime_mio::MioServer
+);
+
+/// Every runtime the same way: signals, CPython's banner, serve until stopped.
+fn serve(server: impl Server) -> Result<(), String> {
     server
         .stop_on_signals()
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
@@ -134,7 +141,7 @@ fn settings(args: &Args, directory: std::path::PathBuf) -> handler::Settings {
 }
 
 /// CPython's startup line, flushed at once so scripts waiting for it see it.
-fn print_banner(local: std::net::SocketAddr) {
+fn print_banner(local: SocketAddr) {
     let host = local.ip().to_string();
     let url_host = if local.is_ipv6() {
         format!("[{host}]")

@@ -59,6 +59,18 @@ pub trait Transport {
     fn log(&mut self, line: &str);
 }
 
+/// Copies what fits of a body `chunk` into `buf` and keeps the rest in `leftover` for the
+/// next read: how a [`Transport::read_body`] turns the core's body chunks into `read` calls.
+pub fn fill_from_chunk(mut chunk: Bytes, buf: &mut [u8], leftover: &mut Option<Bytes>) -> usize {
+    let n = chunk.len().min(buf.len());
+    buf[..n].copy_from_slice(&chunk[..n]);
+    bytes::Buf::advance(&mut chunk, n);
+    if !chunk.is_empty() {
+        *leftover = Some(chunk);
+    }
+    n
+}
+
 /// Your request handler: the `do_*` methods of a `BaseHTTPRequestHandler` subclass.
 ///
 /// Every method has a default that answers `501 Unsupported method ('X')`, as CPython does

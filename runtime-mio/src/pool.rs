@@ -13,7 +13,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
-use handler::exchange::{Handler, Transport, serve_request};
+use handler::exchange::{Handler, Transport, fill_from_chunk, serve_request};
 use mio::Waker;
 use protocol::{RequestHead, ResponseBody, ResponseHead};
 
@@ -173,12 +173,7 @@ impl Transport for ChannelTransport {
                 Reply::Ack(Ok(())) => return Err(io::Error::other("unexpected reply")),
             },
         };
-        let n = chunk.len().min(buf.len());
-        buf[..n].copy_from_slice(&chunk[..n]);
-        if n < chunk.len() {
-            self.leftover = Some(chunk.slice(n..));
-        }
-        Ok(n)
+        Ok(fill_from_chunk(chunk, buf, &mut self.leftover))
     }
 
     fn send_continue(&mut self) -> io::Result<()> {

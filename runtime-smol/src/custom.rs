@@ -10,7 +10,7 @@ use std::io;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use handler::exchange::{Transport, serve_request};
+use handler::exchange::{Transport, fill_from_chunk, serve_request};
 use protocol::{RequestHead, ResponseBody, ResponseHead, UsageError};
 use smol::channel::{self, Receiver, Sender};
 
@@ -55,12 +55,7 @@ impl Transport for ChannelTransport {
                 None => return Ok(0),
             },
         };
-        let n = chunk.len().min(buf.len());
-        buf[..n].copy_from_slice(&chunk[..n]);
-        if n < chunk.len() {
-            self.leftover = Some(chunk.slice(n..));
-        }
-        Ok(n)
+        Ok(fill_from_chunk(chunk, buf, &mut self.leftover))
     }
 
     fn send_continue(&mut self) -> io::Result<()> {

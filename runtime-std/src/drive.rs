@@ -15,7 +15,7 @@ use protocol::{RequestHead, ResponseBody, ResponseHead, ServerConnection, Transm
 
 use crate::server::Shared;
 use crate::{Service, cgi, sendfile};
-use handler::exchange::{Transport, serve_request};
+use handler::exchange::{Transport, fill_from_chunk, serve_request};
 use handler::session::{Action, Mode, Session, next_body_part};
 
 /// The file behind the external span being sent.
@@ -287,12 +287,7 @@ impl Transport for Driver<'_> {
                 None => return Ok(0),
             },
         };
-        let n = chunk.len().min(buf.len());
-        buf[..n].copy_from_slice(&chunk[..n]);
-        if n < chunk.len() {
-            self.leftover = Some(chunk.slice(n..));
-        }
-        Ok(n)
+        Ok(fill_from_chunk(chunk, buf, &mut self.leftover))
     }
 
     fn send_continue(&mut self) -> io::Result<()> {
