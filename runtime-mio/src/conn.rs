@@ -18,7 +18,8 @@ use std::time::Instant;
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
-use protocol::{Event, ServerConnection, Transmit};
+use protocol::{Event, ServerConnection};
+use runtime_std::sendfile::{FileSpan, Next, next_transmit};
 
 use crate::cgi::CgiRun;
 use crate::custom::CustomRun;
@@ -84,20 +85,6 @@ impl Job {
             Self::Custom(_) => None,
         }
     }
-}
-
-/// The file behind the external span being sent.
-#[derive(Debug)]
-struct FileSpan {
-    file: File,
-    offset: u64,
-}
-
-/// What `poll_transmit` asked for, without holding its borrow.
-enum Next {
-    Bytes,
-    External(u64),
-    Shutdown,
 }
 
 /// A connection: the socket, the protocol core, and what runs for the current request.
@@ -199,11 +186,8 @@ impl Conn {
     pub(crate) fn flush(&mut self) -> bool {
         let mut progress = false;
         while !self.write_blocked {
-            let next = match self.core.poll_transmit() {
-                None => break,
-                Some(Transmit::Bytes(_)) => Next::Bytes,
-                Some(Transmit::External(n)) => Next::External(n),
-                Some(Transmit::Shutdown | _) => Next::Shutdown,
+            let Some(next) = next_transmit(&mut self.core) else {
+                break;
             };
             let result = match next {
                 Next::Bytes => self.write_queued(),

@@ -4,33 +4,19 @@
 //! spans), then block in `read` with the core's next deadline as the socket timeout. The
 //! thread blocks while writing, so outbound backpressure needs no bookkeeping.
 
-use std::fs::File;
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use protocol::{RequestHead, ResponseBody, ResponseHead, ServerConnection, Transmit, UsageError};
+use protocol::{RequestHead, ResponseBody, ResponseHead, ServerConnection, UsageError};
 
+use crate::sendfile::{self, FileSpan, Next, next_transmit};
 use crate::server::Shared;
-use crate::{Service, cgi, sendfile};
+use crate::{Service, cgi};
 use handler::exchange::{Transport, fill_from_chunk, serve_request};
 use handler::session::{Action, Mode, Session, next_body_part};
-
-/// The file behind the external span being sent.
-#[derive(Debug)]
-struct FileSpan {
-    file: File,
-    offset: u64,
-}
-
-/// What `poll_transmit` asked for, without the borrow.
-enum Next {
-    Bytes,
-    External(u64),
-    Shutdown,
-}
 
 /// A connection and its socket.
 pub(crate) struct Driver<'s> {
@@ -133,11 +119,8 @@ impl<'s> Driver<'s> {
     /// Writes everything the core has queued. Errors mean the peer is gone.
     pub(crate) fn flush(&mut self) -> io::Result<()> {
         loop {
-            let next = match self.core.poll_transmit() {
-                None => return Ok(()),
-                Some(Transmit::Bytes(_)) => Next::Bytes,
-                Some(Transmit::External(n)) => Next::External(n),
-                Some(Transmit::Shutdown | _) => Next::Shutdown,
+            let Some(next) = next_transmit(&mut self.core) else {
+                return Ok(());
             };
             let result = match next {
                 Next::Bytes => self.write_queued(),
@@ -170,6 +153,10 @@ impl<'s> Driver<'s> {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
         self.core.advance_transmit(sent);
+        if sent as u64 == len {
+            // Span done: an idle keep-alive connection must not keep the file open.
+            self.file = None;
+        }
         Ok(())
     }
 

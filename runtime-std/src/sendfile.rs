@@ -12,6 +12,36 @@ use std::os::unix::fs::FileExt;
 
 use rustix::io::Errno;
 
+/// The file behind the external span being sent, and how far into it the span has got.
+#[derive(Debug)]
+pub struct FileSpan {
+    /// The open file (opened while planning, so what was measured is what is sent).
+    pub file: File,
+    /// The next byte to send.
+    pub offset: u64,
+}
+
+/// What the core wants done with the socket next, detached from the core's borrow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Write queued bytes ([`write_queued`]).
+    Bytes,
+    /// Send this many bytes of the current [`FileSpan`] ([`send_span`]).
+    External(u64),
+    /// Shut down the write side.
+    Shutdown,
+}
+
+/// The core's next transmit, if any.
+pub fn next_transmit(core: &mut protocol::ServerConnection) -> Option<Next> {
+    Some(match core.poll_transmit()? {
+        protocol::Transmit::Bytes(_) => Next::Bytes,
+        protocol::Transmit::External(n) => Next::External(n),
+        // A transmit this runtime does not know is safest treated as the end of output.
+        protocol::Transmit::Shutdown | _ => Next::Shutdown,
+    })
+}
+
 /// How many queued segments one vectored write takes.
 const MAX_SLICES: usize = 64;
 
