@@ -64,7 +64,7 @@ impl Checker {
                 self.exchange_open = true;
                 self.awaiting_response = true;
                 self.request_done = false;
-                self.body = Some((head.framing, 0));
+                self.body = Some((head.framing(), 0));
             }
             Event::Body(data) => {
                 assert!(!data.is_empty(), "empty body event");
@@ -157,13 +157,17 @@ pub fn push_merged(events: &mut Vec<Event>, event: Event) {
 
 /// What a parsed head must look like whatever bytes produced it.
 pub fn check_head(head: &RequestHead, config: &Config) {
-    assert!(!head.method.is_empty() && !head.target.is_empty());
-    assert_eq!(head.version == Version::Http09, head.version_raw.is_empty());
-    let line = &head.request_line[..];
-    assert!(contains(line, &head.method) && contains(line, &head.target));
+    assert!(!head.method().is_empty() && !head.target().is_empty());
+    assert_eq!(
+        head.version() == Version::Http09,
+        head.version_raw().is_empty()
+    );
+    let line = head.request_line();
+    assert!(contains(line, head.method()) && contains(line, head.target()));
+    assert!(head.raw().starts_with(line) && contains(head.raw(), head.version_raw()));
     if config.parse_mode == ParseMode::Strict {
-        assert!(head.method.iter().all(|&b| is_tchar(b)));
-        for field in &head.headers {
+        assert!(head.method().iter().all(|&b| is_tchar(b)));
+        for field in head.headers() {
             assert!(!field.name().is_empty() && field.name().iter().all(|&b| is_tchar(b)));
             assert!(
                 !field
@@ -173,18 +177,18 @@ pub fn check_head(head: &RequestHead, config: &Config) {
             );
         }
     }
-    let has_te = head.headers.contains("transfer-encoding");
-    let has_cl = head.headers.contains("content-length");
-    match head.framing {
-        RequestFraming::Chunked => assert!(has_te && !has_cl && head.version.at_least_11()),
+    let has_te = head.headers().contains("transfer-encoding");
+    let has_cl = head.headers().contains("content-length");
+    match head.framing() {
+        RequestFraming::Chunked => assert!(has_te && !has_cl && head.version().at_least_11()),
         RequestFraming::Length(_) => assert!(has_cl && !has_te),
-        _ => assert!(!has_te && (!has_cl || head.version == Version::Http09)),
+        _ => assert!(!has_te && (!has_cl || head.version() == Version::Http09)),
     }
-    if head.keep_alive || head.expects_continue {
+    if head.keep_alive() || head.expects_continue() {
         assert!(config.keep_alive_enabled());
     }
-    if head.expects_continue {
-        assert!(head.version.at_least_11());
+    if head.expects_continue() {
+        assert!(head.version().at_least_11());
     }
 }
 

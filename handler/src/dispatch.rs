@@ -20,9 +20,9 @@ use crate::{RequestContext, Settings};
 /// The file system is consulted (`stat`, `open`, `read_dir`); nothing else is touched.
 pub fn plan_request(settings: &Settings, head: &RequestHead, ctx: &RequestContext<'_>) -> Plan {
     let head_request = head.is_head();
-    match &head.method[..] {
+    match head.method() {
         b"GET" | b"HEAD" => {
-            let path = request_path(&head.target);
+            let path = request_path(head.target());
             if settings.cgi.enabled {
                 match cgi::route(settings, &path) {
                     CgiRoute::Script(info) => return cgi::run_cgi(settings, head, ctx, info),
@@ -42,7 +42,7 @@ pub fn plan_request(settings: &Settings, head: &RequestHead, ctx: &RequestContex
             send_head(settings, head, ctx, &path)
         }
         b"POST" if settings.cgi.enabled => {
-            let path = request_path(&head.target);
+            let path = request_path(head.target());
             match cgi::route(settings, &path) {
                 CgiRoute::Script(info) => cgi::run_cgi(settings, head, ctx, info),
                 CgiRoute::Refused => {

@@ -162,8 +162,8 @@ impl<'a> Exchange<'a> {
     ) -> Self {
         Self {
             head,
-            command: latin1(&head.method),
-            path: String::from_utf8_lossy(&crate::request_path(&head.target)).into_owned(),
+            command: latin1(head.method()),
+            path: String::from_utf8_lossy(&crate::request_path(head.target())).into_owned(),
             client,
             settings,
             transport,
@@ -186,21 +186,21 @@ impl<'a> Exchange<'a> {
     /// `self.request_version`: the version token as sent (`HTTP/1.1`), `HTTP/0.9` for a
     /// two-word request line.
     pub fn request_version(&self) -> String {
-        if self.head.version_raw.is_empty() {
+        if self.head.version_raw().is_empty() {
             "HTTP/0.9".to_owned()
         } else {
-            latin1(&self.head.version_raw)
+            latin1(self.head.version_raw())
         }
     }
 
     /// `self.requestline`.
     pub fn requestline(&self) -> String {
-        latin1(&self.head.request_line)
+        latin1(self.head.request_line())
     }
 
     /// `self.headers`, in wire order.
     pub fn headers(&self) -> &Headers {
-        &self.head.headers
+        self.head.headers()
     }
 
     /// The whole request head.
@@ -328,13 +328,13 @@ impl<'a> Exchange<'a> {
 
     /// `log_request(code)`: `"<requestline>" <code> -`.
     pub fn log_request(&mut self, code: u16) {
-        let message = crate::request_log_message(&self.head.request_line, code);
+        let message = crate::request_log_message(self.head.request_line(), code);
         self.log_message(&message);
     }
 
     /// The 501 CPython sends for a method without a `do_` method.
     pub fn send_unsupported(&mut self) -> io::Result<()> {
-        let message = crate::unsupported_method_message(&self.head.method);
+        let message = crate::unsupported_method_message(self.head.method());
         self.send_error(501, Some(&message), None)
     }
 
@@ -413,7 +413,7 @@ pub fn serve_request(
 ) -> bool {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut exchange = Exchange::new(head, client, settings, transport);
-        let mut outcome = if head.expects_continue {
+        let mut outcome = if head.expects_continue() {
             handler.handle_expect_100(&mut exchange)
         } else {
             Ok(true)

@@ -18,7 +18,7 @@
 //! for message in &plan.log_messages {
 //!     eprint!("{}", handler::format_log_line(peer.ip(), ctx.now, message));
 //! }
-//! let access = handler::request_log_message(&head.request_line, plan.head.status);
+//! let access = handler::request_log_message(head.request_line(), plan.head.status);
 //! eprint!("{}", handler::format_log_line(peer.ip(), ctx.now, &access));
 //! match plan.body {
 //!     PlanBody::Empty => { /* send plan.head with ResponseBody::None */ }

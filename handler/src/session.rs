@@ -81,7 +81,7 @@ impl Session<'_> {
                     return Action::Custom(head);
                 }
                 let plan = crate::plan_request(self.settings, &head, ctx);
-                log_plan(log, ctx.client, &head.request_line, &plan);
+                log_plan(log, ctx.client, head.request_line(), &plan);
                 match plan.body {
                     PlanBody::Cgi(spec) => Action::Cgi {
                         spec,
@@ -91,9 +91,9 @@ impl Session<'_> {
                 }
             }
             Event::RequestError(error) => {
-                let line = core.failed_request_line().cloned().unwrap_or_default();
+                let line = core.failed_request_line().map_or(&[][..], |line| &line[..]);
                 let plan = crate::plan_request_error(self.settings, &error, ctx.now);
-                log_plan(log, ctx.client, &line, &plan);
+                log_plan(log, ctx.client, line, &plan);
                 queue_or_abort(core, plan)
             }
             // Unread bodies are discarded by the core; the rest needs no answer.
@@ -140,7 +140,7 @@ pub fn queue_plan(core: &mut ServerConnection, plan: Plan) -> Result<Action, Usa
 }
 
 /// The plan's own log messages, then the access line, as CPython logs them.
-pub fn log_plan(log: &mut String, client: SocketAddr, request_line: &Bytes, plan: &Plan) {
+pub fn log_plan(log: &mut String, client: SocketAddr, request_line: &[u8], plan: &Plan) {
     let now = SystemTime::now();
     for message in &plan.log_messages {
         log.push_str(&crate::format_log_line(client.ip(), now, message));

@@ -114,7 +114,7 @@ fn serve_file(
     meta: &std::fs::Metadata,
 ) -> Plan {
     let mtime = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
-    if is_not_modified(&head.headers, mtime) {
+    if is_not_modified(head.headers(), mtime) {
         return Plan {
             head: response_head(settings, 304, None, ctx.now),
             body: PlanBody::Empty,

@@ -153,17 +153,17 @@ impl Trace {
     fn on_event(&mut self, event: Event) {
         match event {
             Event::Request(head) => {
-                let version = if head.version_raw.is_empty() {
+                let version = if head.version_raw().is_empty() {
                     "HTTP/0.9 (two words: no headers, no status line in the answer)".to_owned()
                 } else {
-                    String::from_utf8_lossy(&head.version_raw).into_owned()
+                    String::from_utf8_lossy(head.version_raw()).into_owned()
                 };
                 println!(
                     "== Request: method {} target {} version {version}",
-                    escape(&head.method),
-                    escape(&head.target)
+                    escape(head.method()),
+                    escape(head.target())
                 );
-                for field in &head.headers {
+                for field in head.headers() {
                     println!(
                         "     header {}: {}",
                         escape(field.name()),
@@ -172,16 +172,18 @@ impl Trace {
                 }
                 println!(
                     "     body framing {:?}, keep-alive {}, expects 100-continue {}",
-                    head.framing, head.keep_alive, head.expects_continue
+                    head.framing(),
+                    head.keep_alive(),
+                    head.expects_continue()
                 );
-                if head.expects_continue {
+                if head.expects_continue() {
                     println!("   app: sends 100 Continue");
                     let _ = self.conn.send_continue();
                 }
                 self.current = Some(format!(
                     "{} {}",
-                    String::from_utf8_lossy(&head.method),
-                    String::from_utf8_lossy(&head.target)
+                    String::from_utf8_lossy(head.method()),
+                    String::from_utf8_lossy(head.target())
                 ));
             }
             Event::Body(data) => print_lines("== Body:", &data),

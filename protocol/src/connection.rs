@@ -618,14 +618,14 @@ impl ServerConnection {
         self.head_started = None;
         self.exchange = Exchange {
             head_request: head.is_head(),
-            headless: head.version == Version::Http09 || &head.version_raw[..] == b"HTTP/0.9",
-            peer_11: head.version.at_least_11(),
-            expects_continue: head.expects_continue,
-            keep_alive: head.keep_alive,
+            headless: head.version() == Version::Http09 || head.version_raw() == b"HTTP/0.9",
+            peer_11: head.version().at_least_11(),
+            expects_continue: head.expects_continue(),
+            keep_alive: head.keep_alive(),
             ..Exchange::default()
         };
         self.writing = Writing::Pending;
-        let decoder = BodyDecoder::for_framing(head.framing, &self.config.limits);
+        let decoder = BodyDecoder::for_framing(head.framing(), &self.config.limits);
         self.events.push_back(Event::Request(head));
         match decoder {
             Some(decoder) => {
@@ -663,9 +663,9 @@ impl ServerConnection {
         self.reading = Reading::Closed;
         let headless = matches!(self.writing, Writing::Idle)
             && self.config.parse_mode == ParseMode::Compat
-            && self.head_reader.cpython_headless_error(&error);
+            && self.head_reader.cpython_headless_error(&error, &self.input);
         if matches!(self.writing, Writing::Idle) {
-            self.failed_line = self.head_reader.last_line().cloned();
+            self.failed_line = self.head_reader.last_line(&self.input);
         }
         self.head_reader = HeadReader::default();
         self.input.clear();

@@ -5,37 +5,21 @@
 //! what is on the wire. Header counts are small (tens), so a `Vec` with linear lookup is also the
 //! fastest choice.
 //!
-//! Fields of a received head are kept as offsets into one shared copy of the header block
-//! rather than as a `Bytes` slice each: a slice costs an atomic reference count update when it
-//! is made and another when it is dropped, and a typical browser head has a dozen fields,
-//! parsed on every request. Fields the application appends own their bytes.
-
-use std::ops::Range;
+//! Fields of a received head are kept as offsets into the head's bytes rather than as a
+//! `Bytes` slice each: a slice costs an atomic reference count update when it is made and
+//! another when it is dropped, and a typical browser head has a dozen fields, parsed on every
+//! request. The offsets are plain data, so dropping a received list is one deallocation.
+//! Fields the application appends own their bytes and follow the received ones.
 
 use bytes::Bytes;
 
-/// Where a name or value is stored.
-#[derive(Clone)]
-enum Text {
-    /// A range of the list's shared source bytes (a received header block).
-    Span(Range<usize>),
-    /// Bytes of its own.
-    Owned(Bytes),
-}
+use crate::span::Span;
 
-impl Text {
-    fn resolve<'a>(&'a self, source: &'a [u8]) -> &'a [u8] {
-        match self {
-            Self::Span(range) => &source[range.clone()],
-            Self::Owned(bytes) => bytes,
-        }
-    }
-}
-
-#[derive(Clone)]
-struct Field {
-    name: Text,
-    value: Text,
+/// A received field: where its name and value sit in the list's source bytes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FieldSpan {
+    pub(crate) name: Span,
+    pub(crate) value: Span,
 }
 
 /// One header field, as it was received or as it will be sent, borrowed from its [`Headers`].
@@ -83,9 +67,12 @@ impl std::fmt::Debug for HeaderField<'_> {
 /// ```
 #[derive(Clone, Default)]
 pub struct Headers {
-    /// The bytes `Text::Span`s point into.
+    /// The bytes the received fields point into (a received head).
     source: Bytes,
-    fields: Vec<Field>,
+    /// Received fields, in wire order; they come before every appended field.
+    received: Vec<FieldSpan>,
+    /// Fields added with [`Headers::append`], in order.
+    appended: Vec<(Bytes, Bytes)>,
 }
 
 impl Headers {
@@ -93,68 +80,47 @@ impl Headers {
     pub const fn new() -> Self {
         Self {
             source: Bytes::new(),
-            fields: Vec::new(),
+            received: Vec::new(),
+            appended: Vec::new(),
         }
     }
 
-    /// An empty list with room for `n` fields.
+    /// An empty list with room for `n` appended fields.
     pub fn with_capacity(n: usize) -> Self {
         Self {
             source: Bytes::new(),
-            fields: Vec::with_capacity(n),
+            received: Vec::new(),
+            appended: Vec::with_capacity(n),
         }
     }
 
-    /// An empty list whose fields will be ranges of `source` (a received header block).
-    pub(crate) fn over(source: Bytes, capacity: usize) -> Self {
+    /// Received fields, as spans of source bytes given with [`Self::set_source`].
+    pub(crate) fn from_spans(fields: Vec<FieldSpan>) -> Self {
         Self {
-            source,
-            fields: Vec::with_capacity(capacity),
+            source: Bytes::new(),
+            received: fields,
+            appended: Vec::new(),
         }
     }
 
-    /// Appends a field whose name and value are ranges of the source bytes.
-    pub(crate) fn push_span(&mut self, name: Range<usize>, value: Range<usize>) {
-        debug_assert!(name.end <= self.source.len() && value.end <= self.source.len());
-        self.fields.push(Field {
-            name: Text::Span(name),
-            value: Text::Span(value),
-        });
-    }
-
-    /// Appends a field of ranges into source bytes given later with [`Self::set_source`].
-    pub(crate) fn push_range(&mut self, name: Range<usize>, value: Range<usize>) {
-        self.fields.push(Field {
-            name: Text::Span(name),
-            value: Text::Span(value),
-        });
-    }
-
-    /// Sets the bytes the ranges pushed with [`Self::push_range`] point into.
+    /// Sets the bytes the received fields point into: the head they were parsed from.
     pub(crate) fn set_source(&mut self, source: Bytes) {
-        debug_assert!(self.fields.iter().all(|f| match (&f.name, &f.value) {
-            (Text::Span(n), Text::Span(v)) => n.end <= source.len() && v.end <= source.len(),
-            _ => true,
-        }));
+        debug_assert!(
+            self.received
+                .iter()
+                .all(|f| f.name.end() <= source.len() && f.value.end() <= source.len())
+        );
         self.source = source;
     }
 
-    /// Appends a field whose name is a range of the source bytes and whose value is owned
-    /// (a value rebuilt from several lines).
-    pub(crate) fn push_span_owned(&mut self, name: Range<usize>, value: Bytes) {
-        debug_assert!(name.end <= self.source.len());
-        self.fields.push(Field {
-            name: Text::Span(name),
-            value: Text::Owned(value),
-        });
+    /// The bytes received fields point into: the whole head as it arrived.
+    pub(crate) fn source(&self) -> &Bytes {
+        &self.source
     }
 
     /// Appends a field after every existing one (duplicates are kept, as on the wire).
     pub fn append(&mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) {
-        self.fields.push(Field {
-            name: Text::Owned(name.into()),
-            value: Text::Owned(value.into()),
-        });
+        self.appended.push((name.into(), value.into()));
     }
 
     /// The value of the first field called `name` (ASCII case-insensitive).
@@ -184,11 +150,12 @@ impl Headers {
     /// Removes every field called `name`; returns how many were removed.
     pub fn remove(&mut self, name: impl AsRef<[u8]>) -> usize {
         let name = name.as_ref();
-        let before = self.fields.len();
+        let before = self.len();
         let source = &self.source;
-        self.fields
-            .retain(|f| !f.name.resolve(source).eq_ignore_ascii_case(name));
-        before - self.fields.len()
+        self.received
+            .retain(|f| !f.name.of(source).eq_ignore_ascii_case(name));
+        self.appended.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        before - self.len()
     }
 
     /// Whether any field called `name` lists `token` (comma-separated, ASCII case-insensitive),
@@ -203,23 +170,25 @@ impl Headers {
     pub fn iter(&self) -> HeadersIter<'_> {
         HeadersIter {
             source: &self.source,
-            fields: self.fields.iter(),
+            received: self.received.iter(),
+            appended: self.appended.iter(),
         }
     }
 
     /// Number of fields (duplicates counted).
     pub fn len(&self) -> usize {
-        self.fields.len()
+        self.received.len() + self.appended.len()
     }
 
     /// Whether there are no fields.
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
+        self.received.is_empty() && self.appended.is_empty()
     }
 
-    /// Removes every field, keeping the allocation.
+    /// Removes every field, keeping the allocations.
     pub fn clear(&mut self) {
-        self.fields.clear();
+        self.received.clear();
+        self.appended.clear();
         self.source = Bytes::new();
     }
 }
@@ -228,15 +197,20 @@ impl Headers {
 #[derive(Clone, Debug)]
 pub struct HeadersIter<'a> {
     source: &'a [u8],
-    fields: std::slice::Iter<'a, Field>,
+    received: std::slice::Iter<'a, FieldSpan>,
+    appended: std::slice::Iter<'a, (Bytes, Bytes)>,
 }
 
 impl<'a> HeadersIter<'a> {
-    fn view(&self, field: &'a Field) -> HeaderField<'a> {
+    fn received(&self, field: &FieldSpan) -> HeaderField<'a> {
         HeaderField {
-            name: field.name.resolve(self.source),
-            value: field.value.resolve(self.source),
+            name: field.name.of(self.source),
+            value: field.value.of(self.source),
         }
+    }
+
+    fn appended((name, value): &'a (Bytes, Bytes)) -> HeaderField<'a> {
+        HeaderField { name, value }
     }
 }
 
@@ -244,34 +218,29 @@ impl<'a> Iterator for HeadersIter<'a> {
     type Item = HeaderField<'a>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let field = self.fields.next()?;
-        Some(self.view(field))
+        match self.received.next() {
+            Some(field) => Some(self.received(field)),
+            None => self.appended.next().map(Self::appended),
+        }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.fields.size_hint()
+        let n = self.received.len() + self.appended.len();
+        (n, Some(n))
     }
 }
 
 impl DoubleEndedIterator for HeadersIter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        let field = self.fields.next_back()?;
-        Some(self.view(field))
+        if let Some(field) = self.appended.next_back() {
+            return Some(Self::appended(field));
+        }
+        let field = self.received.next_back()?;
+        Some(self.received(field))
     }
 }
 
 impl ExactSizeIterator for HeadersIter<'_> {}
-
-impl std::fmt::Debug for Field {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (&self.name, &self.value) {
-            (Text::Span(n), Text::Span(v)) => write!(f, "{n:?}: {v:?}"),
-            (Text::Span(n), Text::Owned(v)) => write!(f, "{n:?}: {v:?}"),
-            (Text::Owned(n), Text::Span(v)) => write!(f, "{n:?}: {v:?}"),
-            (Text::Owned(n), Text::Owned(v)) => write!(f, "{n:?}: {v:?}"),
-        }
-    }
-}
 
 /// Two lists are equal when they hold the same fields in the same order, however stored.
 impl PartialEq for Headers {
@@ -311,22 +280,46 @@ impl<N: Into<Bytes>, V: Into<Bytes>> FromIterator<(N, V)> for Headers {
 mod tests {
     use super::*;
 
+    fn span(range: std::ops::Range<usize>) -> Span {
+        Span::new(range)
+    }
+
     #[test]
-    fn spans_and_owned_fields_read_and_compare_alike() {
+    fn received_and_appended_fields_read_and_compare_alike() {
         let block = Bytes::from_static(b"Host: a\r\nX-Tag: 1\r\n\r\n");
-        let mut received = Headers::over(block, 2);
-        received.push_span(0..4, 6..7);
-        received.push_span(9..14, 16..17);
+        let fields = vec![
+            FieldSpan {
+                name: span(0..4),
+                value: span(6..7),
+            },
+            FieldSpan {
+                name: span(9..14),
+                value: span(16..17),
+            },
+        ];
+        let mut received = Headers::from_spans(fields);
+        received.set_source(block);
         let built: Headers = [("Host", "a"), ("X-Tag", "1")].into_iter().collect();
         assert_eq!(received, built);
         assert_eq!(received.get("x-tag"), Some(&b"1"[..]));
         let names: Vec<&[u8]> = received.iter().rev().map(|f| f.name()).collect();
         assert_eq!(names, [&b"X-Tag"[..], b"Host"]);
         assert_eq!(format!("{received:?}"), "[Host: a, X-Tag: 1]");
-        let mut other = built.clone();
-        other.append("X-Tag", "2");
-        assert_ne!(received, other);
-        assert_eq!(other.remove("x-tag"), 2);
-        assert_eq!(other.len(), 1);
+
+        // Appended fields follow the received ones, forwards and backwards.
+        received.append("x-tag", "2");
+        let values: Vec<&[u8]> = received.get_all("X-TAG").collect();
+        assert_eq!(values, [&b"1"[..], b"2"]);
+        let last = received.iter().next_back().unwrap();
+        assert_eq!((last.name(), last.value()), (&b"x-tag"[..], &b"2"[..]));
+        assert_eq!(received.iter().len(), 3);
+        assert_ne!(received, built);
+
+        // Removal reaches both kinds.
+        assert_eq!(received.remove("X-tag"), 2);
+        assert_eq!(received.len(), 1);
+        assert_eq!(received.get("host"), Some(&b"a"[..]));
+        received.clear();
+        assert!(received.is_empty());
     }
 }

@@ -51,7 +51,7 @@
 //! assert_eq!(conn.poll_event(), None);
 //! conn.receive(b"ngth: 5\r\n\r\nhel", t0);
 //! let Some(Event::Request(head)) = conn.poll_event() else { panic!() };
-//! assert_eq!(&head.target[..], b"/echo");
+//! assert_eq!(head.target(), b"/echo");
 //! assert_eq!(conn.poll_event(), Some(Event::Body("hel".into())));
 //! conn.receive(b"lo", t0 + Duration::from_millis(5));
 //! assert_eq!(conn.poll_event(), Some(Event::Body("lo".into())));
@@ -128,6 +128,7 @@ mod event;
 mod head;
 mod headers;
 mod message;
+mod span;
 pub mod status;
 mod timer;
 mod transmit;

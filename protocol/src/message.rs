@@ -7,6 +7,8 @@
 use bytes::Bytes;
 
 use crate::Headers;
+use crate::head::Semantics;
+use crate::span::Span;
 
 /// The HTTP version of a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -54,35 +56,161 @@ impl RequestFraming {
     }
 }
 
-/// A parsed request head, all fields owned (cheap slices of one shared buffer).
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
+/// Where the parts of a request line sit in the head's bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct LineSpans {
+    pub(crate) method: Span,
+    pub(crate) target: Span,
+    /// Empty for HTTP/0.9.
+    pub(crate) version: Span,
+    /// The request line without its line ending.
+    pub(crate) line: Span,
+}
+
+/// A parsed request head: the bytes it arrived in, and where each part sits in them.
+///
+/// Nothing is copied out of the receive buffer: the head holds one shared reference to its
+/// bytes, and the accessors slice them. [`raw`](Self::raw) gives the bytes themselves, for
+/// keeping a part without a copy (`head.raw().slice_ref(head.target())`) or for showing a
+/// learner exactly what arrived.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Instant;
+///
+/// use protocol::{Config, Event, ServerConnection, Version};
+///
+/// let mut conn = ServerConnection::new(Arc::new(Config::default()), Instant::now());
+/// conn.receive(b"GET /docs/?q=1 HTTP/1.1\r\nHost: example\r\n\r\n", Instant::now());
+/// let Some(Event::Request(head)) = conn.poll_event() else { panic!() };
+/// assert_eq!(head.method(), b"GET");
+/// assert_eq!(head.target(), b"/docs/?q=1");
+/// assert_eq!(head.version(), Version::HTTP_11);
+/// assert_eq!(head.headers().get("host"), Some(&b"example"[..]));
+/// assert_eq!(head.request_line(), b"GET /docs/?q=1 HTTP/1.1");
+/// let target = head.raw().slice_ref(head.target()); // a `Bytes`, no copy
+/// assert_eq!(target, "/docs/?q=1");
+/// ```
+#[derive(Clone)]
 pub struct RequestHead {
-    /// The method token, case as sent (`GET`, `get` and `<script>` are all kept as they came).
-    pub method: Bytes,
-    /// The request-target, raw: never decoded, normalised or split.
-    pub target: Bytes,
-    /// The parsed version.
-    pub version: Version,
-    /// The version token as sent (`HTTP/01.00`), empty for HTTP/0.9.
-    pub version_raw: Bytes,
-    /// Header fields in wire order.
-    pub headers: Headers,
-    /// How the body is framed.
-    pub framing: RequestFraming,
-    /// The client asked for `100 Continue` under CPython's rules (HTTP/1.1 on both sides).
-    pub expects_continue: bool,
-    /// Whether the connection stays open after this exchange, as decided from the request.
-    /// The response can still turn this off (`Connection: close`, an until-close body).
-    pub keep_alive: bool,
-    /// The request line without its line ending, as CPython logs it.
-    pub request_line: Bytes,
+    /// The fields; their source is the whole head as received.
+    headers: Headers,
+    line: LineSpans,
+    version: Version,
+    framing: RequestFraming,
+    expects_continue: bool,
+    keep_alive: bool,
 }
 
 impl RequestHead {
+    /// Assembles a head whose line spans and fields point into `headers`' source.
+    pub(crate) fn new(
+        headers: Headers,
+        line: LineSpans,
+        version: Version,
+        semantics: Semantics,
+    ) -> Self {
+        debug_assert!(line.line.end() <= headers.source().len());
+        Self {
+            headers,
+            line,
+            version,
+            framing: semantics.framing,
+            expects_continue: semantics.expects_continue,
+            keep_alive: semantics.keep_alive,
+        }
+    }
+
+    /// The method token, case as sent (`GET`, `get` and `<script>` are all kept as they came).
+    pub fn method(&self) -> &[u8] {
+        self.line.method.of(self.raw())
+    }
+
+    /// The request-target, raw: never decoded, normalised or split.
+    pub fn target(&self) -> &[u8] {
+        self.line.target.of(self.raw())
+    }
+
+    /// The parsed version.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The version token as sent (`HTTP/01.00`), empty for HTTP/0.9.
+    pub fn version_raw(&self) -> &[u8] {
+        self.line.version.of(self.raw())
+    }
+
+    /// The request line without its line ending, as CPython logs it.
+    pub fn request_line(&self) -> &[u8] {
+        self.line.line.of(self.raw())
+    }
+
+    /// Header fields in wire order.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// How the body is framed.
+    pub fn framing(&self) -> RequestFraming {
+        self.framing
+    }
+
+    /// The client asked for `100 Continue` under CPython's rules (HTTP/1.1 on both sides).
+    pub fn expects_continue(&self) -> bool {
+        self.expects_continue
+    }
+
+    /// Whether the connection stays open after this exchange, as decided from the request.
+    /// The response can still turn this off (`Connection: close`, an until-close body).
+    pub fn keep_alive(&self) -> bool {
+        self.keep_alive
+    }
+
     /// Whether the method is exactly `HEAD`.
     pub fn is_head(&self) -> bool {
-        &self.method[..] == b"HEAD"
+        self.method() == b"HEAD"
+    }
+
+    /// The head exactly as it arrived: the request line, the header lines and the blank line
+    /// that ends them (leading empty lines skipped). Every accessor is a slice of these bytes.
+    pub fn raw(&self) -> &Bytes {
+        self.headers.source()
+    }
+}
+
+/// Heads are equal when they arrived as the same bytes and say the same things, whichever
+/// way they were parsed.
+impl PartialEq for RequestHead {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw() == other.raw()
+            && self.request_line() == other.request_line()
+            && self.method() == other.method()
+            && self.target() == other.target()
+            && self.version_raw() == other.version_raw()
+            && self.version == other.version
+            && self.headers == other.headers
+            && self.framing == other.framing
+            && self.expects_continue == other.expects_continue
+            && self.keep_alive == other.keep_alive
+    }
+}
+
+impl Eq for RequestHead {}
+
+impl std::fmt::Debug for RequestHead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        f.debug_struct("RequestHead")
+            .field("method", &text(self.method()))
+            .field("target", &text(self.target()))
+            .field("version", &self.version)
+            .field("version_raw", &text(self.version_raw()))
+            .field("headers", &self.headers)
+            .field("framing", &self.framing)
+            .field("expects_continue", &self.expects_continue)
+            .field("keep_alive", &self.keep_alive)
+            .finish_non_exhaustive()
     }
 }
 

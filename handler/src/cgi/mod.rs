@@ -167,7 +167,7 @@ fn build_env(
         settings.protocol_version.as_bytes().to_vec(),
     );
     env.set_bytes("SERVER_PORT", ctx.server_port.to_string().into_bytes());
-    env.set_str("REQUEST_METHOD", &latin1(&head.method));
+    env.set_str("REQUEST_METHOD", &latin1(head.method()));
     // CPython decodes the already-decoded rest once more.
     let uq_rest = unquote(path_info, Unquote::Replace);
     env.set_str("PATH_INFO", &uq_rest);
@@ -176,7 +176,7 @@ fn build_env(
     env.set_str("SCRIPT_NAME", script_name);
     env.set_str("QUERY_STRING", query);
     env.set_bytes("REMOTE_ADDR", ctx.client.ip().to_string().into_bytes());
-    env::add_header_vars(&mut env, &head.headers);
+    env::add_header_vars(&mut env, head.headers());
     env.into_vars()
 }
 

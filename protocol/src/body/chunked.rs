@@ -186,7 +186,7 @@ impl ChunkedDecoder {
             return Err(RequestError::ChunkTooLarge);
         }
         let block = input.split_to(end).freeze();
-        let fields = crate::head::parse_trailers(&block, self.max_fields)?;
+        let fields = crate::head::parse_trailers(block, self.max_fields)?;
         self.state = State::Done;
         Ok(Decoded::End(fields))
     }

@@ -90,20 +90,21 @@ impl BodyEncoder {
 
 fn chunk_size_line(out: &mut OutQueue, len: u64) {
     let buf = out.scratch();
-    put_digits(buf, len, 16);
+    put_digits::<16>(buf, len);
     buf.put_slice(b"\r\n");
     out.commit_scratch();
 }
 
 /// Writes `n` in base 10 or 16 (lower case). Written by hand rather than with `write!`:
 /// `core::fmt` costs more than the rest of a response head, and numbers go into every head.
-fn put_digits(buf: &mut Vec<u8>, mut n: u64, base: u64) {
+/// The base is a constant so the divisions compile to multiplications.
+fn put_digits<const BASE: u64>(buf: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut start = digits.len();
     loop {
         start -= 1;
-        digits[start] = b"0123456789abcdef"[(n % base) as usize];
-        n /= base;
+        digits[start] = b"0123456789abcdef"[(n % BASE) as usize];
+        n /= BASE;
         if n == 0 {
             break;
         }
@@ -190,7 +191,7 @@ pub(crate) fn head(
     match added {
         AddedField::ContentLength(n) => {
             buf.put_slice(b"Content-Length: ");
-            put_digits(buf, n, 10);
+            put_digits::<10>(buf, n);
             buf.put_slice(b"\r\n");
         }
         AddedField::Chunked => buf.put_slice(b"Transfer-Encoding: chunked\r\n"),
@@ -226,7 +227,10 @@ mod tests {
             (u64::MAX, 16, "ffffffffffffffff"),
         ] {
             let mut buf = Vec::new();
-            put_digits(&mut buf, n, base);
+            match base {
+                10 => put_digits::<10>(&mut buf, n),
+                _ => put_digits::<16>(&mut buf, n),
+            }
             assert_eq!(&buf[..], text.as_bytes());
         }
     }

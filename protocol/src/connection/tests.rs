@@ -116,7 +116,7 @@ fn pipelined_request_waits_for_the_response() {
         b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n",
         t0,
     );
-    assert_eq!(&request(&mut conn).target[..], b"/1");
+    assert_eq!(request(&mut conn).target(), b"/1");
     assert_eq!(events(&mut conn), [end()]);
     // The second head is buffered but not parsed, and reading pauses to bound memory.
     assert!(!conn.wants_read());
@@ -130,7 +130,7 @@ fn pipelined_request_waits_for_the_response() {
         conn.poll_event(),
         Some(Event::ResponseComplete { keep_alive: true })
     );
-    assert_eq!(&request(&mut conn).target[..], b"/2");
+    assert_eq!(request(&mut conn).target(), b"/2");
     assert_eq!(events(&mut conn), [end()]);
     // Nothing is buffered now, so reading may go on: the next bytes will wait their turn.
     assert!(conn.wants_read());
@@ -152,12 +152,12 @@ fn pipelined_bytes_are_parsed_without_new_input() {
         b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HT",
         t0,
     );
-    assert_eq!(&request(&mut conn).target[..], b"/1");
+    assert_eq!(request(&mut conn).target(), b"/1");
     assert_eq!(events(&mut conn), [end()]);
     answer(&mut conn);
     let after_first = events(&mut conn);
     assert_eq!(after_first.len(), 3, "{after_first:?}");
-    assert!(matches!(&after_first[1], Event::Request(h) if &h.target[..] == b"/2"));
+    assert!(matches!(&after_first[1], Event::Request(h) if h.target() == b"/2"));
     answer(&mut conn);
     assert_eq!(
         events(&mut conn),
@@ -166,7 +166,7 @@ fn pipelined_bytes_are_parsed_without_new_input() {
     // Waiting for the rest of the third head: reading resumes.
     assert!(conn.wants_read());
     conn.receive(b"TP/1.1\r\nHost: a\r\n\r\n", t0);
-    assert_eq!(&request(&mut conn).target[..], b"/3");
+    assert_eq!(request(&mut conn).target(), b"/3");
 }
 
 // ----- Expect: 100-continue -----
@@ -179,7 +179,7 @@ fn continue_then_body_then_response_keeps_the_connection() {
     let t0 = t0();
     let mut conn = connect(http11(), t0);
     conn.receive(EXPECT, t0);
-    assert!(request(&mut conn).expects_continue);
+    assert!(request(&mut conn).expects_continue());
     assert_eq!(conn.poll_event(), None, "the client waits for 100 Continue");
     conn.send_continue().unwrap();
     assert_eq!(
@@ -219,12 +219,12 @@ fn continue_needs_a_request_that_asked() {
     let mut conn = connect(http11(), t0);
     assert_eq!(conn.send_continue(), Err(UsageError::NoRequestToAnswer));
     conn.receive(GET_11, t0);
-    assert!(!request(&mut conn).expects_continue);
+    assert!(!request(&mut conn).expects_continue());
     assert_eq!(conn.send_continue(), Err(UsageError::ContinueNotExpected));
     // Under the default HTTP/1.0 protocol version, CPython never sends 100 Continue.
     let mut conn = connect(Config::default(), t0);
     conn.receive(EXPECT, t0);
-    assert!(!request(&mut conn).expects_continue);
+    assert!(!request(&mut conn).expects_continue());
 }
 
 // ----- HEAD and HTTP/0.9 -----
@@ -267,8 +267,8 @@ fn http09_gets_the_body_alone_then_close() {
     let mut conn = connect(http11(), t0);
     conn.receive(b"GET /a.txt\r\n", t0);
     let head = request(&mut conn);
-    assert_eq!(head.version, Version::Http09);
-    assert!(head.version_raw.is_empty() && head.headers.is_empty());
+    assert_eq!(head.version(), Version::Http09);
+    assert!(head.version_raw().is_empty() && head.headers().is_empty());
     assert_eq!(events(&mut conn), [end()]);
     let response = ResponseHead::new(200).with_header("Content-Type", "text/plain");
     conn.respond(&response, Bytes::from_static(b"file"))
@@ -289,9 +289,9 @@ fn http_0_9_version_token_is_headless_too() {
     let mut conn = connect(http11(), t0);
     conn.receive(b"GET / HTTP/0.9\r\nHost: a\r\n\r\n", t0);
     let head = request(&mut conn);
-    assert_eq!(head.version, Version::Http { major: 0, minor: 9 });
-    assert_eq!(&head.version_raw[..], b"HTTP/0.9");
-    assert!(!head.keep_alive);
+    assert_eq!(head.version(), Version::Http { major: 0, minor: 9 });
+    assert_eq!(head.version_raw(), b"HTTP/0.9");
+    assert!(!head.keep_alive());
     events(&mut conn);
     assert_eq!(
         conn.send_response(&ResponseHead::new(200), ResponseBody::Chunked),
@@ -309,7 +309,7 @@ fn keep_alive(config: Config, wire: &[u8], response: &ResponseHead) -> (bool, bo
     let t0 = t0();
     let mut conn = connect(config, t0);
     conn.receive(wire, t0);
-    let asked = request(&mut conn).keep_alive;
+    let asked = request(&mut conn).keep_alive();
     events(&mut conn);
     conn.respond(response, Bytes::new()).unwrap();
     let out = drain(&mut conn);
@@ -378,7 +378,7 @@ fn unread_body_is_discarded_for_keep_alive() {
         b"POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n012",
         t0,
     );
-    assert_eq!(request(&mut conn).framing, RequestFraming::Length(10));
+    assert_eq!(request(&mut conn).framing(), RequestFraming::Length(10));
     assert_eq!(events(&mut conn), [Event::Body("012".into())]);
     // Answered before the body was read: the rest is read and dropped, never parsed.
     answer(&mut conn);
@@ -390,7 +390,7 @@ fn unread_body_is_discarded_for_keep_alive() {
     conn.receive(b"3456", t0);
     assert_eq!(conn.poll_event(), None);
     conn.receive(b"789GET /next HTTP/1.1\r\nHost: a\r\n\r\n", t0);
-    assert_eq!(&request(&mut conn).target[..], b"/next");
+    assert_eq!(request(&mut conn).target(), b"/next");
     assert_eq!(events(&mut conn), [end()]);
 }
 
@@ -410,7 +410,7 @@ fn unread_chunked_body_is_discarded_too() {
         b"2\r\nde\r\n0\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n",
         t0,
     );
-    assert_eq!(&request(&mut conn).target[..], b"/next");
+    assert_eq!(request(&mut conn).target(), b"/next");
 }
 
 #[test]
@@ -505,7 +505,7 @@ fn request_line_limit_is_414_at_65537_bytes() {
     let t0 = t0();
     let mut conn = connect(Config::default(), t0);
     conn.receive(fits.as_bytes(), t0);
-    assert_eq!(request(&mut conn).target.len(), 65_536 - 15);
+    assert_eq!(request(&mut conn).target().len(), 65_536 - 15);
 }
 
 #[test]
@@ -530,7 +530,7 @@ fn header_limits_are_431() {
     let t0 = t0();
     let mut conn = connect(Config::default(), t0);
     conn.receive(format!("GET / HTTP/1.0\r\n{hundred}\r\n").as_bytes(), t0);
-    assert_eq!(request(&mut conn).headers.len(), 100);
+    assert_eq!(request(&mut conn).headers().len(), 100);
 }
 
 #[test]
@@ -577,7 +577,7 @@ fn smuggling_shapes_are_refused() {
         b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nhi",
         t0,
     );
-    assert_eq!(request(&mut conn).framing, RequestFraming::Length(2));
+    assert_eq!(request(&mut conn).framing(), RequestFraming::Length(2));
 }
 
 #[test]
@@ -611,7 +611,7 @@ fn obs_fold_is_kept_in_compat_mode() {
     let mut conn = connect(config, t0);
     conn.receive(b"GET / HTTP/1.0\r\nX-A: 1\r\n folded\r\n\r\n", t0);
     let head = request(&mut conn);
-    assert_eq!(head.headers.get("x-a"), Some(&b"1\r\n folded"[..]));
+    assert_eq!(head.headers().get("x-a"), Some(&b"1\r\n folded"[..]));
 }
 
 // ----- usage errors -----
@@ -857,7 +857,7 @@ fn commit_recv_of_zero_returns_the_room() {
     let buf = conn.recv_buf();
     buf[..GET_11.len()].copy_from_slice(GET_11);
     conn.commit_recv(GET_11.len(), t0);
-    assert_eq!(&request(&mut conn).target[..], b"/");
+    assert_eq!(request(&mut conn).target(), b"/");
 }
 
 // ----- closing -----
@@ -915,7 +915,7 @@ fn compat_head_ended_by_eof_cannot_wait_for_its_body() {
     let mut conn = connect(config, t0);
     conn.receive(b"POST / HTTP/1.0\r\nContent-Length: 1\r\n", t0);
     conn.receive_eof(t0);
-    assert_eq!(request(&mut conn).framing, RequestFraming::Length(1));
+    assert_eq!(request(&mut conn).framing(), RequestFraming::Length(1));
     assert_eq!(
         events(&mut conn),
         [Event::RequestError(RequestError::UnexpectedEof)]

@@ -4,7 +4,7 @@
 use crate::{Config, Headers, ParseMode, RequestError, RequestFraming, Version};
 
 /// The facts derived from a head.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Semantics {
     pub(crate) framing: RequestFraming,
     pub(crate) keep_alive: bool,

@@ -9,11 +9,15 @@ mod framing;
 mod header_block;
 mod request_line;
 
-pub(crate) use framing::parse_decimal;
+pub(crate) use framing::{Semantics, parse_decimal};
 pub(crate) use request_line::{has_control, is_tchar};
 
-use bytes::{Bytes, BytesMut};
+use std::mem::MaybeUninit;
 
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::message::LineSpans;
+use crate::span::{MAX_HEAD_BYTES, Span, range_of};
 use crate::{Config, Headers, ParseMode, RequestError, RequestHead, Version};
 use request_line::{LineOutcome, RequestLine};
 
@@ -31,47 +35,60 @@ pub(crate) enum Progress {
     Blank,
 }
 
+/// A request line that was parsed while the rest of its head is still arriving. The line
+/// stays at the start of the receive buffer: the whole head is taken out in one piece.
+#[derive(Debug)]
+struct PendingLine {
+    parts: RequestLine,
+    /// Where the line ends, without its line ending.
+    end: usize,
+    /// Where the header block begins (after the line ending).
+    block: usize,
+}
+
 /// Incremental head reader; one per connection, reset after every head.
 #[derive(Debug, Default)]
 pub(crate) struct HeadReader {
-    /// The request line once parsed, with the raw line (ending stripped).
-    line: Option<(RequestLine, Bytes)>,
-    /// Bytes of the buffer already scanned without finding what we look for.
+    /// The request line once parsed.
+    line: Option<PendingLine>,
+    /// Offset in the buffer up to which lines were scanned without finding what we look for.
     scanned: usize,
     /// Header lines seen so far.
     lines: usize,
-    /// Whether the one-pass attempt on a complete block was made for this head (it is made
-    /// at most once, so a block trickling in is never re-parsed from its start).
+    /// Whether the one-pass attempt on a complete head was made for this head (it is made at
+    /// most once, so a head trickling in is never re-parsed from its start).
     tried_whole: bool,
-    /// The last request line seen (ending stripped), kept after a parse error so the
-    /// application can log it as CPython does.
+    /// The request line (ending stripped) of a head that failed after it left the buffer,
+    /// kept so the application can log it as CPython does.
     last_line: Option<Bytes>,
 }
 
 impl HeadReader {
-    /// The request line of the head being read (or that failed to parse), ending stripped.
-    pub(crate) fn last_line(&self) -> Option<&Bytes> {
-        self.last_line
-            .as_ref()
-            .or(self.line.as_ref().map(|(_, line)| line))
+    /// The request line of the head that failed to parse, ending stripped; `input` is the
+    /// receive buffer, where a head still being read sits.
+    pub(crate) fn last_line(&self, input: &[u8]) -> Option<Bytes> {
+        self.last_line.clone().or_else(|| {
+            let line = self.line.as_ref()?;
+            Some(Bytes::copy_from_slice(&input[..line.end]))
+        })
     }
 
     /// Whether CPython 3.14 answers `error` without a status line or headers: its
     /// `request_version` is still the default `HTTP/0.9` when the request line failed before a
     /// valid version was stored, or when the line itself said `HTTP/0.9`. (3.15 fixed this;
     /// strict mode always sends a full head.)
-    pub(crate) fn cpython_headless_error(&self, error: &RequestError) -> bool {
+    pub(crate) fn cpython_headless_error(&self, error: &RequestError, input: &[u8]) -> bool {
         match error {
             RequestError::BadVersion { .. }
             | RequestError::UnsupportedVersion { .. }
             | RequestError::BadHttp09Method { .. } => true,
             RequestError::BadRequestSyntax { line } => {
-                request_line::compat_version(line).is_none_or(|v| &v[..] == b"HTTP/0.9")
+                request_line::compat_version(line).is_none_or(|v| v == b"HTTP/0.9")
             }
             _ => self
                 .line
                 .as_ref()
-                .is_some_and(|(line, _)| &line.version_raw[..] == b"HTTP/0.9"),
+                .is_some_and(|line| &input[line.parts.version_raw.clone()] == b"HTTP/0.9"),
         }
     }
 
@@ -86,61 +103,73 @@ impl HeadReader {
         input: &mut BytesMut,
         config: &Config,
     ) -> Result<Progress, RequestError> {
-        if self.line.is_none() {
-            if config.parse_mode == ParseMode::Strict && skip_empty_lines(input) {
-                self.scanned = 0;
-            }
-            let Some(lf) = find_lf(input, self.scanned) else {
-                if input.len() >= config.limits.max_request_line {
-                    return Err(RequestError::RequestLineTooLong);
-                }
-                self.scanned = input.len();
-                return Ok(Progress::NeedMore);
-            };
-            if lf + 1 > config.limits.max_request_line {
-                return Err(RequestError::RequestLineTooLong);
-            }
-            let raw = input.split_to(lf + 1);
-            self.scanned = 0;
-            if let Some(progress) = self.take_line(raw, config)? {
-                return Ok(progress);
-            }
+        if self.line.is_none()
+            && let Some(progress) = self.read_request_line(input, config)?
+        {
+            return Ok(progress);
         }
-        if !self.tried_whole && self.scanned == 0 && config.parse_mode == ParseMode::Strict {
-            self.tried_whole = true;
-            if let Some(head) = self.try_whole_block(input, config) {
-                return head.map(Progress::Head);
-            }
-        }
+        let block = self.line.as_ref().expect("request line read").block;
+        let limits = &config.limits;
         loop {
             let Some(lf) = find_lf(input, self.scanned) else {
                 if input.len() > self.scanned {
                     let content = input.len() - self.scanned;
-                    if let Some(e) =
-                        crossed_limit(self.scanned, content, input.len() - 1, &config.limits)
-                    {
+                    let last = input.len() - 1 - block;
+                    if let Some(e) = crossed_limit(self.scanned - block, content, last, limits) {
                         return Err(e);
                     }
                 }
                 return Ok(Progress::NeedMore);
             };
-            if let Some(e) = crossed_limit(self.scanned, lf - self.scanned, lf, &config.limits) {
+            let start = self.scanned - block;
+            if let Some(e) = crossed_limit(start, lf - self.scanned, lf - block, limits) {
                 return Err(e);
             }
             let line = &input[self.scanned..=lf];
             if line == b"\n" || line == b"\r\n" {
-                let block = input.split_to(lf + 1).freeze();
-                return self.finish(&block, config).map(Progress::Head);
+                return self.finish(input, lf + 1, config).map(Progress::Head);
             }
             self.lines += 1;
             // CPython up to 3.14 counts the blank line that ends the block as well, so in
             // compat mode the last allowed field line is refused, exactly as there.
             let counted = self.lines + usize::from(config.parse_mode == ParseMode::Compat);
-            if counted > config.limits.max_headers {
+            if counted > limits.max_headers {
                 return Err(RequestError::TooManyHeaders);
             }
             self.scanned = lf + 1;
         }
+    }
+
+    /// Reads the request line (or the whole head, when it is all there). `None` when the line
+    /// was parsed and its header block follows.
+    fn read_request_line(
+        &mut self,
+        input: &mut BytesMut,
+        config: &Config,
+    ) -> Result<Option<Progress>, RequestError> {
+        if config.parse_mode == ParseMode::Strict {
+            if skip_empty_lines(input) {
+                self.scanned = 0;
+            }
+            if !self.tried_whole {
+                self.tried_whole = true;
+                if let Some(head) = self.try_whole(input, config) {
+                    return head.map(|head| Some(Progress::Head(head)));
+                }
+            }
+        }
+        let Some(lf) = find_lf(input, self.scanned) else {
+            if input.len() >= config.limits.max_request_line {
+                return Err(RequestError::RequestLineTooLong);
+            }
+            self.scanned = input.len();
+            return Ok(Some(Progress::NeedMore));
+        };
+        if lf + 1 > config.limits.max_request_line {
+            return Err(RequestError::RequestLineTooLong);
+        }
+        self.scanned = lf + 1;
+        self.take_line(input, lf + 1, config)
     }
 
     /// The peer closed its side. CPython treats end-of-file as the end of the line and of the
@@ -153,43 +182,42 @@ impl HeadReader {
         if config.parse_mode == ParseMode::Strict {
             return Err(RequestError::UnexpectedEof);
         }
-        if self.line.is_none() {
-            let raw = input.split();
-            if let Some(progress) = self.take_line(raw, config)? {
-                return Ok(progress);
-            }
+        if self.line.is_none()
+            && let Some(progress) = self.take_line(input, input.len(), config)?
+        {
+            return Ok(progress);
         }
-        let block = input.split().freeze();
-        self.finish(&block, config).map(Progress::Head)
+        self.finish(input, input.len(), config).map(Progress::Head)
     }
 
-    /// Parses a raw request line. Returns a finished outcome for HTTP/0.9 and blank lines,
-    /// `None` when a header block follows.
+    /// Parses the request line that takes the first `len` bytes of `input` (its line ending
+    /// included). Returns a finished outcome for HTTP/0.9 and blank lines, `None` when a
+    /// header block follows.
     fn take_line(
         &mut self,
-        raw: BytesMut,
+        input: &mut BytesMut,
+        len: usize,
         config: &Config,
     ) -> Result<Option<Progress>, RequestError> {
-        let line = strip_line_ending(raw, config.parse_mode);
-        // Kept for the error path only (a clone costs two atomic updates per request).
-        let outcome = match request_line::parse(&line, config.parse_mode, config.allow_http09) {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                self.last_line = Some(line);
-                return Err(e);
-            }
-        };
+        let end = line_end(&input[..len], config.parse_mode);
+        let outcome = request_line::parse(&input[..end], config.parse_mode, config.allow_http09)
+            .inspect_err(|_| self.last_line = Some(Bytes::copy_from_slice(&input[..end])))?;
         match outcome {
             LineOutcome::Blank => {
+                input.advance(len);
                 *self = Self::default();
                 Ok(Some(Progress::Blank))
             }
-            LineOutcome::Request(parsed) => {
-                let http09 = parsed.version == Version::Http09;
-                self.line = Some((parsed, line));
+            LineOutcome::Request(parts) => {
+                let http09 = parts.version == Version::Http09;
+                self.line = Some(PendingLine {
+                    parts,
+                    end,
+                    block: len,
+                });
                 if http09 {
                     return self
-                        .finish(&Bytes::new(), config)
+                        .finish(input, len, config)
                         .map(|h| Some(Progress::Head(h)));
                 }
                 Ok(None)
@@ -197,98 +225,165 @@ impl HeadReader {
         }
     }
 
-    /// The common case, a block that arrived whole, in one pass: httparse finds and parses
-    /// its lines, then the limits are checked on the lines it found, in order, exactly as the
-    /// line-by-line scan checks them, so the verdict is the same. Anything else (an
-    /// incomplete block, a line httparse refuses, more fields than fit on the stack) returns
-    /// `None` and takes the scan, which has the final word on errors.
-    fn try_whole_block(
+    /// The common case, a head that arrived whole, in one pass: httparse parses the request
+    /// line and every field, then the strict rules and the limits are checked on what it
+    /// found, in order, exactly as the line-by-line scan checks them. Anything else (an
+    /// incomplete head, a line httparse or a limit refuses, more fields than fit on the
+    /// stack, HTTP/0.9) returns `None` and takes the scan, which has the final word on
+    /// errors, so the verdict never depends on how the bytes were split.
+    fn try_whole(
         &mut self,
         input: &mut BytesMut,
         config: &Config,
     ) -> Option<Result<RequestHead, RequestError>> {
         const MAX_FIELDS: usize = 32;
         let limits = &config.limits;
-        let mut storage = [httparse::EMPTY_HEADER; MAX_FIELDS];
+        let mut storage = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_FIELDS];
         let storage = &mut storage[..limits.max_headers.min(MAX_FIELDS)];
-        let Ok(httparse::Status::Complete((len, fields))) = httparse::parse_headers(input, storage)
+        let mut request = httparse::Request::new(&mut []);
+        let Ok(httparse::Status::Complete(len)) = request.parse_with_uninit_headers(input, storage)
         else {
             return None;
         };
-        let mut headers = Headers::with_capacity(fields.len());
-        let mut start = 0;
+        let (Some(method), Some(target), Some(minor)) =
+            (request.method, request.path, request.version)
+        else {
+            return None;
+        };
+        let method = range_of(input, method.as_bytes());
+        let target = range_of(input, target.as_bytes());
+        // `method SP target SP HTTP/1.x (CR)LF`, as httparse requires by default; checked
+        // rather than assumed, so a lenient httparse could never widen what is accepted.
+        let version = target.end + 1..target.end + 9;
+        let end_of_line = match input.get(version.end..version.end + 2)? {
+            [b'\r', b'\n'] => version.end + 2,
+            [b'\n', _] => version.end + 1,
+            _ => return None,
+        };
+        if method.start != 0
+            || input[target.end] != b' '
+            || &input[version.start..version.end - 1] != b"HTTP/1."
+            || end_of_line > limits.max_request_line
+            || !request_line::valid_strict(&input[method.clone()], &input[target.clone()])
+            || len > MAX_HEAD_BYTES
+        {
+            return None;
+        }
+        let fields = request.headers;
+        // Each field line ends at the LF before the next name; the last one before the blank
+        // line that ends the block.
+        let blank = if input[..len].ends_with(b"\r\n") {
+            len - 2
+        } else {
+            len - 1
+        };
+        let mut spans = Vec::with_capacity(fields.len());
+        let mut start = end_of_line;
         for (i, field) in fields.iter().enumerate() {
-            let name = header_block::span_of(input, field.name.as_bytes());
-            let value = header_block::span_of(input, field.value);
-            debug_assert_eq!(name.start, start);
-            // The line ends at the LF after the value (after any whitespace and CR).
+            let span = header_block::field_span(input, field);
             let lf = match fields.get(i + 1) {
-                Some(next) => header_block::span_of(input, next.name.as_bytes()).start - 1,
-                None => find_lf(input, value.end)?,
+                Some(next) => range_of(input, next.name.as_bytes()).start - 1,
+                None => blank - 1,
             };
-            if let Some(e) = crossed_limit(start, lf - start, lf, limits) {
-                return Some(Err(e));
+            let block = end_of_line;
+            if crossed_limit(start - block, lf - start, lf - block, limits).is_some() {
+                return None;
             }
-            if i + 1 > limits.max_headers {
-                return Some(Err(RequestError::TooManyHeaders));
-            }
-            headers.push_range(name, value);
+            spans.push(span);
             start = lf + 1;
         }
         // The blank line that ends the block counts toward the block's size.
-        if let Some(e) = crossed_limit(start, len - 1 - start, len - 1, limits) {
-            return Some(Err(e));
+        if crossed_limit(
+            start - end_of_line,
+            len - 1 - start,
+            len - 1 - end_of_line,
+            limits,
+        )
+        .is_some()
+        {
+            return None;
         }
-        self.lines = fields.len();
-        headers.set_source(input.split_to(len).freeze());
-        Some(self.complete(Ok(headers), config))
-    }
-
-    fn finish(&mut self, block: &Bytes, config: &Config) -> Result<RequestHead, RequestError> {
-        // Every field takes at least one line, so the lines counted bound the fields.
-        let capacity = self.lines.min(config.limits.max_headers);
-        let headers = if block.is_empty() {
-            Ok(Headers::new())
-        } else {
-            header_block::parse(block, config.parse_mode, capacity)
+        let line = PendingLine {
+            parts: RequestLine {
+                method,
+                target,
+                version: Version::Http {
+                    major: 1,
+                    minor: u64::from(minor),
+                },
+                version_raw: version.clone(),
+            },
+            end: version.end,
+            block: end_of_line,
         };
-        self.complete(headers, config)
+        let mut headers = Headers::from_spans(spans);
+        headers.set_source(input.split_to(len).freeze());
+        Some(self.assemble(&line, headers, config))
     }
 
-    /// Turns the parsed block into the request head, or the error into the reader's final
-    /// state, and resets the reader for the next head.
-    fn complete(
+    /// Takes the head, the first `len` bytes of `input`, out of the buffer in one piece and
+    /// parses its header block.
+    fn finish(
         &mut self,
-        headers: Result<Headers, RequestError>,
+        input: &mut BytesMut,
+        len: usize,
         config: &Config,
     ) -> Result<RequestHead, RequestError> {
-        let (line, request_line) = self
+        let line = self
             .line
             .take()
             .expect("request line parsed before the block");
+        // Every field takes at least one line, so the lines counted bound the fields.
+        let capacity = self.lines.min(config.limits.max_headers);
         *self = Self::default();
-        let parsed = headers.and_then(|headers| {
-            framing::analyse(line.version, &headers, config).map(|s| (headers, s))
-        });
-        let (headers, semantics) = match parsed {
-            Ok(parsed) => parsed,
+        if len > MAX_HEAD_BYTES {
+            self.last_line = Some(Bytes::copy_from_slice(&input[..line.end]));
+            return Err(RequestError::HeadTooLarge);
+        }
+        let head = input.split_to(len).freeze();
+        let headers = if line.block == len {
+            Ok(Headers::new())
+        } else {
+            header_block::parse(&head, line.block, config.parse_mode, capacity)
+        };
+        match headers {
+            Ok(mut headers) => {
+                headers.set_source(head);
+                self.assemble(&line, headers, config)
+            }
+            Err(e) => {
+                self.last_line = Some(head.slice(..line.end));
+                Err(e)
+            }
+        }
+    }
+
+    /// Builds the request head from its line and fields (whose source is the whole head),
+    /// or keeps the line for logging if the fields' framing is refused.
+    fn assemble(
+        &mut self,
+        line: &PendingLine,
+        headers: Headers,
+        config: &Config,
+    ) -> Result<RequestHead, RequestError> {
+        *self = Self::default();
+        let version = line.parts.version;
+        match framing::analyse(version, &headers, config) {
+            Ok(semantics) => {
+                let spans = LineSpans {
+                    method: Span::new(line.parts.method.clone()),
+                    target: Span::new(line.parts.target.clone()),
+                    version: Span::new(line.parts.version_raw.clone()),
+                    line: Span::new(0..line.end),
+                };
+                Ok(RequestHead::new(headers, spans, version, semantics))
+            }
             Err(e) => {
                 // The application logs the line of a head that failed, as CPython does.
-                self.last_line = Some(request_line);
-                return Err(e);
+                self.last_line = Some(headers.source().slice(..line.end));
+                Err(e)
             }
-        };
-        Ok(RequestHead {
-            method: line.method,
-            target: line.target,
-            version: line.version,
-            version_raw: line.version_raw,
-            headers,
-            framing: semantics.framing,
-            expects_continue: semantics.expects_continue,
-            keep_alive: semantics.keep_alive,
-            request_line,
-        })
+        }
     }
 }
 
@@ -334,14 +429,14 @@ fn skip_empty_lines(input: &mut BytesMut) -> bool {
         } else {
             return skipped;
         };
-        let _ = input.split_to(n);
+        input.advance(n);
         skipped = true;
     }
 }
 
-/// Strict: the line ends in LF or CRLF. Compat: CPython's `rstrip('\r\n')`. Trimmed
-/// before it is frozen, so the line costs one reference to the receive buffer, not two.
-fn strip_line_ending(mut raw: BytesMut, mode: ParseMode) -> Bytes {
+/// Where a raw request line ends once its line ending is removed. Strict: the line ends in
+/// LF or CRLF. Compat: CPython's `rstrip('\r\n')`.
+fn line_end(raw: &[u8], mode: ParseMode) -> usize {
     let mut end = raw.len();
     match mode {
         ParseMode::Strict => {
@@ -358,15 +453,15 @@ fn strip_line_ending(mut raw: BytesMut, mode: ParseMode) -> Bytes {
             }
         }
     }
-    raw.truncate(end);
-    raw.freeze()
+    end
 }
 
 /// Parses a chunked body's trailer section (through its blank line) with the strict rules.
-pub(crate) fn parse_trailers(block: &Bytes, max_fields: usize) -> Result<Headers, RequestError> {
-    header_block::parse(block, ParseMode::Strict, max_fields)
+pub(crate) fn parse_trailers(block: Bytes, max_fields: usize) -> Result<Headers, RequestError> {
+    let mut headers = header_block::parse(&block, 0, ParseMode::Strict, max_fields)?;
+    headers.set_source(block);
+    Ok(headers)
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,17 +5,20 @@
 //! three or more words are present the *last* one is checked as a version first, then the word
 //! count, then the HTTP/0.9 rules.
 
+use std::ops::Range;
+
 use bytes::Bytes;
 
 use crate::{ParseMode, RequestError, Version};
 
-/// A parsed request line. All fields are slices of the line.
+/// A parsed request line: where each part sits in the line.
 #[derive(Debug)]
 pub(crate) struct RequestLine {
-    pub(crate) method: Bytes,
-    pub(crate) target: Bytes,
+    pub(crate) method: Range<usize>,
+    pub(crate) target: Range<usize>,
     pub(crate) version: Version,
-    pub(crate) version_raw: Bytes,
+    /// Empty for HTTP/0.9.
+    pub(crate) version_raw: Range<usize>,
 }
 
 /// What a request line turned out to be.
@@ -26,9 +29,10 @@ pub(crate) enum LineOutcome {
     Blank,
 }
 
-/// Parses `line` (its line ending already removed).
+/// Parses `line` (its line ending already removed). Errors carry copies of the offending
+/// part, so they outlive the receive buffer.
 pub(crate) fn parse(
-    line: &Bytes,
+    line: &[u8],
     mode: ParseMode,
     allow_http09: bool,
 ) -> Result<LineOutcome, RequestError> {
@@ -45,31 +49,32 @@ pub(crate) fn parse(
     }
     let mut version = None;
     if count >= 3 {
-        let token = shared_or_slice(line, last.clone());
-        version = Some((parse_version(&token, mode)?, token));
+        version = Some((parse_version(&line[last.clone()], mode)?, last));
     }
     if !(2..=3).contains(&count) {
         return Err(bad_syntax(line));
     }
-    let method = shared_or_slice(line, words[0].clone());
-    let target = line.slice(words[1].clone());
-    if mode == ParseMode::Strict && !valid_strict(&method, &target) {
+    let [method, target, _] = words;
+    if mode == ParseMode::Strict && !valid_strict(&line[method.clone()], &line[target.clone()]) {
         return Err(bad_syntax(line));
     }
     let (version, version_raw) = if let Some(v) = version {
         v
     } else {
-        if &method[..] != b"GET" || !allow_http09 {
-            return Err(RequestError::BadHttp09Method { method });
+        if &line[method.clone()] != b"GET" || !allow_http09 {
+            return Err(RequestError::BadHttp09Method {
+                method: Bytes::copy_from_slice(&line[method]),
+            });
         }
-        (Version::Http09, Bytes::new())
+        (Version::Http09, line.len()..line.len())
     };
     if let Version::Http { major, .. } = version {
+        let token = || Bytes::copy_from_slice(&line[version_raw.clone()]);
         if major >= 2 {
-            return Err(RequestError::UnsupportedVersion { token: version_raw });
+            return Err(RequestError::UnsupportedVersion { token: token() });
         }
         if major == 0 && !allow_http09 {
-            return Err(RequestError::BadVersion { token: version_raw });
+            return Err(RequestError::BadVersion { token: token() });
         }
     }
     Ok(LineOutcome::Request(RequestLine {
@@ -80,35 +85,16 @@ pub(crate) fn parse(
     }))
 }
 
-/// The word at `range`: a static copy for the common methods and versions, a slice of the
-/// line otherwise. Equal either way; the static one costs no atomic reference count updates
-/// (made and dropped on every request) and does not keep the receive buffer alive.
-fn shared_or_slice(line: &Bytes, range: std::ops::Range<usize>) -> Bytes {
-    let known: &'static [u8] = match &line[range.clone()] {
-        b"GET" => b"GET",
-        b"HEAD" => b"HEAD",
-        b"POST" => b"POST",
-        b"PUT" => b"PUT",
-        b"DELETE" => b"DELETE",
-        b"OPTIONS" => b"OPTIONS",
-        b"HTTP/1.1" => b"HTTP/1.1",
-        b"HTTP/1.0" => b"HTTP/1.0",
-        _ => return line.slice(range),
-    };
-    Bytes::from_static(known)
-}
-
-fn bad_syntax(line: &Bytes) -> RequestError {
-    RequestError::BadRequestSyntax { line: line.clone() }
+fn bad_syntax(line: &[u8]) -> RequestError {
+    RequestError::BadRequestSyntax {
+        line: Bytes::copy_from_slice(line),
+    }
 }
 
 /// Splits on single spaces. Returns the number of words (capped at 4, meaning "too many") and
 /// the range of the last word, or `None` for an empty word (two spaces, a leading or trailing
 /// space): RFC 9112 allows exactly one space between the parts.
-fn split_strict(
-    line: &[u8],
-    words: &mut [std::ops::Range<usize>; 3],
-) -> Option<(usize, std::ops::Range<usize>)> {
+fn split_strict(line: &[u8], words: &mut [Range<usize>; 3]) -> Option<(usize, Range<usize>)> {
     if line.is_empty() {
         return Some((0, 0..0));
     }
@@ -131,21 +117,18 @@ fn split_strict(
 }
 
 /// The version word of a compat-mode line that has at least three words, if it is valid.
-pub(crate) fn compat_version(line: &Bytes) -> Option<Bytes> {
+pub(crate) fn compat_version(line: &[u8]) -> Option<&[u8]> {
     let mut words = [0..0, 0..0, 0..0];
     let (count, last) = split_compat(line, &mut words);
     if count < 3 {
         return None;
     }
-    let token = line.slice(last);
-    parse_version(&token, ParseMode::Compat).ok().map(|_| token)
+    let token = &line[last];
+    parse_version(token, ParseMode::Compat).ok().map(|_| token)
 }
 
 /// Python's `str.split()` on the latin-1 decoded line: runs of whitespace separate words.
-fn split_compat(
-    line: &[u8],
-    words: &mut [std::ops::Range<usize>; 3],
-) -> (usize, std::ops::Range<usize>) {
+fn split_compat(line: &[u8], words: &mut [Range<usize>; 3]) -> (usize, Range<usize>) {
     let mut count = 0;
     let mut last = 0..0;
     let mut i = 0;
@@ -177,9 +160,9 @@ fn is_python_space(b: u8) -> bool {
 
 /// `HTTP/<a>.<b>`. Strict: one digit each. Compat: one to ten ASCII digits each, as CPython
 /// (gh-103204 closed `+`, `-`, `_` and huge numbers).
-fn parse_version(token: &Bytes, mode: ParseMode) -> Result<Version, RequestError> {
+pub(crate) fn parse_version(token: &[u8], mode: ParseMode) -> Result<Version, RequestError> {
     let bad = || RequestError::BadVersion {
-        token: token.clone(),
+        token: Bytes::copy_from_slice(token),
     };
     let rest = token.strip_prefix(b"HTTP/").ok_or_else(bad)?;
     let mut parts = rest.split(|&b| b == b'.');
@@ -204,7 +187,7 @@ fn parse_version(token: &Bytes, mode: ParseMode) -> Result<Version, RequestError
 }
 
 /// RFC 9112: the method is a token; the target has no whitespace or control bytes.
-fn valid_strict(method: &[u8], target: &[u8]) -> bool {
+pub(crate) fn valid_strict(method: &[u8], target: &[u8]) -> bool {
     method.iter().copied().all(is_tchar) && !has_control(target, 0x21)
 }
 
@@ -269,12 +252,21 @@ mod tests {
     use super::*;
 
     fn run(line: &str, mode: ParseMode) -> Result<LineOutcome, RequestError> {
-        parse(&Bytes::copy_from_slice(line.as_bytes()), mode, true)
+        parse(line.as_bytes(), mode, true)
     }
 
-    fn ok(line: &str, mode: ParseMode) -> RequestLine {
+    /// The parts of an accepted line: method, target, version token, version.
+    fn ok(line: &str, mode: ParseMode) -> (&[u8], &[u8], &[u8], Version) {
         match run(line, mode) {
-            Ok(LineOutcome::Request(r)) => r,
+            Ok(LineOutcome::Request(r)) => {
+                let line = line.as_bytes();
+                (
+                    &line[r.method],
+                    &line[r.target],
+                    &line[r.version_raw],
+                    r.version,
+                )
+            }
             other => panic!("{line:?}: {other:?}"),
         }
     }
@@ -288,16 +280,17 @@ mod tests {
 
     #[test]
     fn cpython_accepts_runs_of_whitespace_and_long_versions() {
-        let r = ok("GET  /a \t HTTP/01.00 ", ParseMode::Compat);
-        assert_eq!(&r.method[..], b"GET");
-        assert_eq!(&r.target[..], b"/a");
-        assert_eq!(r.version, Version::HTTP_10);
-        assert_eq!(&r.version_raw[..], b"HTTP/01.00");
-        let line = Bytes::from_static(b"GET\xa0/a.txt\xa0HTTP/1.0");
-        let Ok(LineOutcome::Request(r)) = parse(&line, ParseMode::Compat, true) else {
+        let (method, target, version_raw, version) =
+            ok("GET  /a \t HTTP/01.00 ", ParseMode::Compat);
+        assert_eq!(method, b"GET");
+        assert_eq!(target, b"/a");
+        assert_eq!(version, Version::HTTP_10);
+        assert_eq!(version_raw, b"HTTP/01.00");
+        let line = b"GET\xa0/a.txt\xa0HTTP/1.0";
+        let Ok(LineOutcome::Request(r)) = parse(line, ParseMode::Compat, true) else {
             panic!()
         };
-        assert_eq!(&r.target[..], b"/a.txt");
+        assert_eq!(&line[r.target], b"/a.txt");
     }
 
     #[test]
@@ -306,10 +299,7 @@ mod tests {
             err("GET  /a HTTP/1.0", ParseMode::Strict),
             RequestError::BadRequestSyntax { .. }
         ));
-        assert_eq!(
-            ok("GET /a HTTP/1.1", ParseMode::Strict).version,
-            Version::HTTP_11
-        );
+        assert_eq!(ok("GET /a HTTP/1.1", ParseMode::Strict).3, Version::HTTP_11);
         assert!(matches!(
             err("GET /a HTTP/01.0", ParseMode::Strict),
             RequestError::BadVersion { .. }
@@ -375,7 +365,11 @@ mod tests {
     #[test]
     fn http09() {
         for mode in [ParseMode::Strict, ParseMode::Compat] {
-            assert_eq!(ok("GET /a.txt", mode).version, Version::Http09);
+            let (_, target, version_raw, version) = ok("GET /a.txt", mode);
+            assert_eq!(
+                (target, version_raw, version),
+                (&b"/a.txt"[..], &b""[..], Version::Http09)
+            );
             assert_eq!(
                 err("POST /a.txt", mode),
                 RequestError::BadHttp09Method {
@@ -383,7 +377,7 @@ mod tests {
                 }
             );
         }
-        let off = parse(&Bytes::from_static(b"GET /"), ParseMode::Strict, false);
+        let off = parse(b"GET /", ParseMode::Strict, false);
         assert!(matches!(off, Err(RequestError::BadHttp09Method { .. })));
     }
 
@@ -425,9 +419,6 @@ mod tests {
             err("<script> / HTTP/1.0", ParseMode::Strict),
             RequestError::BadRequestSyntax { .. }
         ));
-        assert_eq!(
-            &ok("<script> / HTTP/1.0", ParseMode::Compat).method[..],
-            b"<script>"
-        );
+        assert_eq!(ok("<script> / HTTP/1.0", ParseMode::Compat).0, b"<script>");
     }
 }

@@ -37,7 +37,7 @@ fn bodies(events: &[Event]) -> Vec<(RequestFraming, Vec<u8>, Fields)> {
     let mut out = Vec::new();
     for event in events {
         match event {
-            Event::Request(head) => out.push((head.framing, Vec::new(), Vec::new())),
+            Event::Request(head) => out.push((head.framing(), Vec::new(), Vec::new())),
             Event::Body(data) => out.last_mut().unwrap().1.extend_from_slice(data),
             Event::EndOfRequest { trailers } => {
                 out.last_mut().unwrap().2 = trailers

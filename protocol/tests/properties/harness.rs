@@ -240,7 +240,10 @@ pub(crate) fn check_sequence(events: &[Event]) {
                 assert!(!closing, "request after a close-forcing event: {events:?}");
                 assert!(!in_body, "request inside a request");
                 in_body = true;
-                assert_eq!(head.version == Version::Http09, head.version_raw.is_empty());
+                assert_eq!(
+                    head.version() == Version::Http09,
+                    head.version_raw().is_empty()
+                );
             }
             Event::Body(data) => {
                 assert!(in_body && !data.is_empty(), "stray body at {i}: {events:?}");
