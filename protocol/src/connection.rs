@@ -10,7 +10,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::body::encode::{self, AddedField, BodyEncoder};
 use crate::body::{BodyDecoder, Decoded};
-use crate::head::{self, HeadReader, Progress};
+use crate::head::{self, CLOSE, CONNECTION, HeadReader, KEEP_ALIVE, Progress};
 use crate::timer::TimerTable;
 use crate::transmit::{Marker, OutQueue};
 use crate::{
@@ -773,10 +773,10 @@ impl ServerConnection {
 fn connection_tokens(headers: &Headers) -> (bool, bool) {
     let (mut close, mut keep) = (false, false);
     for field in headers {
-        if field.name().eq_ignore_ascii_case(b"connection") {
+        if CONNECTION.matches(field.name()) {
             for token in field.value().split(|&b| b == b',').map(<[u8]>::trim_ascii) {
-                close |= token.eq_ignore_ascii_case(b"close");
-                keep |= token.eq_ignore_ascii_case(b"keep-alive");
+                close |= CLOSE.matches(token);
+                keep |= KEEP_ALIVE.matches(token);
             }
         }
     }

@@ -120,6 +120,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod ascii;
 pub mod body;
 mod config;
 mod connection;

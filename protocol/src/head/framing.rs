@@ -1,7 +1,17 @@
 //! What a request head implies: how its body is framed (RFC 9112 section 6.3), whether the
 //! connection persists (CPython's rules), and whether the client waits for `100 Continue`.
 
+use crate::ascii::Folded;
 use crate::{Config, Headers, ParseMode, RequestError, RequestFraming, Version};
+
+const HOST: Folded<4> = Folded::new(b"host");
+const EXPECT: Folded<6> = Folded::new(b"expect");
+pub(crate) const CONNECTION: Folded<10> = Folded::new(b"connection");
+const CONTENT_LENGTH: Folded<14> = Folded::new(b"content-length");
+const TRANSFER_ENCODING: Folded<17> = Folded::new(b"transfer-encoding");
+const CONTINUE: Folded<12> = Folded::new(b"100-continue");
+pub(crate) const CLOSE: Folded<5> = Folded::new(b"close");
+pub(crate) const KEEP_ALIVE: Folded<10> = Folded::new(b"keep-alive");
 
 /// The facts derived from a head.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -11,55 +21,74 @@ pub(crate) struct Semantics {
     pub(crate) expects_continue: bool,
 }
 
-/// The fields framing, persistence and `Expect` depend on, found in one pass over the head
+/// What framing, persistence and `Expect` depend on, noted field by field as a head is read
 /// (the head of every request goes through here, and most fields are none of these).
 #[derive(Debug, Default)]
-struct Seen<'a> {
+pub(crate) struct FieldFacts {
     hosts: usize,
     transfer_encoding: bool,
     content_length: bool,
-    /// The first `Connection` value: CPython compares that one as a whole.
-    first_connection: Option<&'a [u8]>,
+    /// Whether the first `Connection` value is `close` / `keep-alive` as a whole: CPython
+    /// compares that one value.
+    first_connection: Option<(bool, bool)>,
     /// Some `Connection` field lists `close` / `keep-alive` (RFC 9110 token lists).
     close_token: bool,
     keep_alive_token: bool,
-    /// The first `Expect` value.
-    expect: Option<&'a [u8]>,
+    /// Whether the first `Expect` value is `100-continue`.
+    expect_continue: Option<bool>,
 }
 
-impl<'a> Seen<'a> {
-    fn scan(headers: &'a Headers) -> Self {
-        let mut seen = Self::default();
+impl FieldFacts {
+    /// The facts of every field of `headers`.
+    pub(crate) fn of(headers: &Headers) -> Self {
+        let mut facts = Self::default();
         for field in headers {
-            let (name, value) = (field.name(), field.value());
-            // The length rules out almost every field before any byte is compared.
-            match name.len() {
-                4 if name.eq_ignore_ascii_case(b"host") => seen.hosts += 1,
-                6 if name.eq_ignore_ascii_case(b"expect") => {
-                    seen.expect.get_or_insert(value);
-                }
-                10 if name.eq_ignore_ascii_case(b"connection") => {
-                    seen.first_connection.get_or_insert(value);
-                    for token in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
-                        seen.close_token |= token.eq_ignore_ascii_case(b"close");
-                        seen.keep_alive_token |= token.eq_ignore_ascii_case(b"keep-alive");
-                    }
-                }
-                14 if name.eq_ignore_ascii_case(b"content-length") => seen.content_length = true,
-                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
-                    seen.transfer_encoding = true;
-                }
-                _ => {}
-            }
+            facts.note(field.name(), field.value());
         }
-        seen
+        facts
+    }
+
+    /// Takes one field into account.
+    #[inline]
+    pub(crate) fn note(&mut self, name: &[u8], value: &[u8]) {
+        // The length rules out almost every field before any byte is compared.
+        match name.len() {
+            4 if HOST.matches(name) => self.hosts += 1,
+            6 if EXPECT.matches(name) => {
+                self.expect_continue
+                    .get_or_insert_with(|| CONTINUE.matches(value));
+            }
+            10 if CONNECTION.matches(name) => {
+                self.first_connection
+                    .get_or_insert_with(|| (CLOSE.matches(value), KEEP_ALIVE.matches(value)));
+                for token in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+                    self.close_token |= CLOSE.matches(token);
+                    self.keep_alive_token |= KEEP_ALIVE.matches(token);
+                }
+            }
+            14 if CONTENT_LENGTH.matches(name) => self.content_length = true,
+            17 if TRANSFER_ENCODING.matches(name) => self.transfer_encoding = true,
+            _ => {}
+        }
     }
 }
 
 /// Derives framing, keep-alive and `Expect` handling, rejecting ambiguous framing.
-pub(crate) fn analyse(
+#[cfg(test)]
+fn analyse(
     version: Version,
     headers: &Headers,
+    config: &Config,
+) -> Result<Semantics, RequestError> {
+    analyse_facts(version, headers, &FieldFacts::of(headers), config)
+}
+
+/// Derives framing, keep-alive and `Expect` handling from `facts`, the facts of `headers`,
+/// rejecting ambiguous framing.
+pub(crate) fn analyse_facts(
+    version: Version,
+    headers: &Headers,
+    facts: &FieldFacts,
     config: &Config,
 ) -> Result<Semantics, RequestError> {
     if version == Version::Http09 {
@@ -69,34 +98,31 @@ pub(crate) fn analyse(
             expects_continue: false,
         });
     }
-    let seen = Seen::scan(headers);
-    if config.parse_mode == ParseMode::Strict && version.at_least_11() && seen.hosts != 1 {
+    if config.parse_mode == ParseMode::Strict && version.at_least_11() && facts.hosts != 1 {
         return Err(RequestError::BadHost);
     }
-    let framing = framing(version, headers, &seen)?;
+    let framing = framing(version, headers, facts)?;
     Ok(Semantics {
         framing,
-        keep_alive: keep_alive(version, &seen, config),
+        keep_alive: keep_alive(version, facts, config),
         expects_continue: config.keep_alive_enabled()
             && version.at_least_11()
-            && seen
-                .expect
-                .is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue")),
+            && facts.expect_continue == Some(true),
     })
 }
 
 fn framing(
     version: Version,
     headers: &Headers,
-    seen: &Seen<'_>,
+    facts: &FieldFacts,
 ) -> Result<RequestFraming, RequestError> {
-    if seen.transfer_encoding {
-        if seen.content_length || !version.at_least_11() {
+    if facts.transfer_encoding {
+        if facts.content_length || !version.at_least_11() {
             return Err(RequestError::ConflictingFraming);
         }
         return transfer_coding(headers);
     }
-    if !seen.content_length {
+    if !facts.content_length {
         return Ok(RequestFraming::None);
     }
     // Every value, including comma-separated repeats, must be the same decimal number.
@@ -160,21 +186,15 @@ pub(crate) fn parse_decimal(digits: &[u8]) -> Option<u64> {
 
 /// CPython: persistent only when `protocol_version >= "HTTP/1.1"` and the request is HTTP/1.1
 /// or says `Connection: keep-alive`; `Connection: close` always wins.
-fn keep_alive(version: Version, seen: &Seen<'_>, config: &Config) -> bool {
+fn keep_alive(version: Version, facts: &FieldFacts, config: &Config) -> bool {
     if !config.keep_alive_enabled() {
         return false;
     }
     let (close, keep) = match config.parse_mode {
         // RFC 9110: Connection is a list of tokens.
-        ParseMode::Strict => (seen.close_token, seen.keep_alive_token),
+        ParseMode::Strict => (facts.close_token, facts.keep_alive_token),
         // CPython compares the first Connection field as a whole.
-        ParseMode::Compat => {
-            let first = seen.first_connection.unwrap_or_default();
-            (
-                first.eq_ignore_ascii_case(b"close"),
-                first.eq_ignore_ascii_case(b"keep-alive"),
-            )
-        }
+        ParseMode::Compat => facts.first_connection.unwrap_or_default(),
     };
     !close && (version.at_least_11() || keep)
 }

@@ -9,7 +9,9 @@ mod framing;
 mod header_block;
 mod request_line;
 
-pub(crate) use framing::{Semantics, parse_decimal};
+pub(crate) use framing::{CLOSE, CONNECTION, KEEP_ALIVE, Semantics, parse_decimal};
+
+use framing::FieldFacts;
 pub(crate) use request_line::{has_control, is_tchar};
 
 use std::mem::MaybeUninit;
@@ -278,9 +280,11 @@ impl HeadReader {
             len - 1
         };
         let mut spans = Vec::with_capacity(fields.len());
+        let mut facts = FieldFacts::default();
         let mut start = end_of_line;
         for (i, field) in fields.iter().enumerate() {
             let span = header_block::field_span(input, field);
+            facts.note(field.name.as_bytes(), field.value);
             let lf = match fields.get(i + 1) {
                 Some(next) => range_of(input, next.name.as_bytes()).start - 1,
                 None => blank - 1,
@@ -318,7 +322,7 @@ impl HeadReader {
         };
         let mut headers = Headers::from_spans(spans);
         headers.set_source(input.split_to(len).freeze());
-        Some(self.assemble(&line, headers, config))
+        Some(self.assemble(&line, headers, &facts, config))
     }
 
     /// Takes the head, the first `len` bytes of `input`, out of the buffer in one piece and
@@ -349,7 +353,8 @@ impl HeadReader {
         match headers {
             Ok(mut headers) => {
                 headers.set_source(head);
-                self.assemble(&line, headers, config)
+                let facts = FieldFacts::of(&headers);
+                self.assemble(&line, headers, &facts, config)
             }
             Err(e) => {
                 self.last_line = Some(head.slice(..line.end));
@@ -358,17 +363,19 @@ impl HeadReader {
         }
     }
 
-    /// Builds the request head from its line and fields (whose source is the whole head),
+    /// Builds the request head from its line and fields (whose source is the whole head)
+    /// and the facts noted from the fields,
     /// or keeps the line for logging if the fields' framing is refused.
     fn assemble(
         &mut self,
         line: &PendingLine,
         headers: Headers,
+        facts: &FieldFacts,
         config: &Config,
     ) -> Result<RequestHead, RequestError> {
         *self = Self::default();
         let version = line.parts.version;
-        match framing::analyse(version, &headers, config) {
+        match framing::analyse_facts(version, &headers, facts, config) {
             Ok(semantics) => {
                 let spans = LineSpans {
                     method: Span::new(line.parts.method.clone()),
