@@ -153,7 +153,8 @@ impl HeadReader {
             if skip_empty_lines(input) {
                 self.scanned = 0;
             }
-            if !self.tried_whole {
+            // Empty lines alone are not an attempt: the head usually follows in the next read.
+            if !self.tried_whole && !input.is_empty() {
                 self.tried_whole = true;
                 if let Some(head) = self.try_whole(input, config) {
                     return head.map(|head| Some(Progress::Head(head)));
@@ -279,9 +280,11 @@ impl HeadReader {
         } else {
             len - 1
         };
+        // Limits count from the start of the header block, as the scan counts them.
+        let block = end_of_line;
         let mut spans = Vec::with_capacity(fields.len());
         let mut facts = FieldFacts::default();
-        let mut start = end_of_line;
+        let mut start = block;
         for (i, field) in fields.iter().enumerate() {
             let span = header_block::field_span(input, field);
             facts.note(field.name.as_bytes(), field.value);
@@ -289,7 +292,6 @@ impl HeadReader {
                 Some(next) => range_of(input, next.name.as_bytes()).start - 1,
                 None => blank - 1,
             };
-            let block = end_of_line;
             if crossed_limit(start - block, lf - start, lf - block, limits).is_some() {
                 return None;
             }
@@ -297,14 +299,8 @@ impl HeadReader {
             start = lf + 1;
         }
         // The blank line that ends the block counts toward the block's size.
-        if crossed_limit(
-            start - end_of_line,
-            len - 1 - start,
-            len - 1 - end_of_line,
-            limits,
-        )
-        .is_some()
-        {
+        let lf = len - 1;
+        if crossed_limit(start - block, lf - start, lf - block, limits).is_some() {
             return None;
         }
         let line = PendingLine {
@@ -318,7 +314,7 @@ impl HeadReader {
                 version_raw: version.clone(),
             },
             end: version.end,
-            block: end_of_line,
+            block,
         };
         let mut headers = Headers::from_spans(spans);
         headers.set_source(input.split_to(len).freeze());
@@ -494,6 +490,50 @@ mod tests {
         config.limits.max_head = max_head;
         config.limits.max_header_line = max_header_line;
         config
+    }
+
+    #[test]
+    fn whole_and_trickled_heads_are_the_same_head() {
+        // The one-pass parse (whole) and the line scan (byte by byte) must agree on every
+        // part, line endings of every kind included.
+        let config = Config::default();
+        for wire in [
+            &b"GET /a?b=c HTTP/1.1\r\nHost: x\r\nX-Empty:\r\nX-Pad: \t v \r\n\r\n"[..],
+            b"GET / HTTP/1.1\nHost: x\n\n",
+            b"GET / HTTP/1.1\r\nHost: x\n\r\n",
+            b"GET / HTTP/1.1\nHost: x\r\n\n",
+            b"GET / HTTP/1.0\r\n\r\n",
+            b"GET / HTTP/1.0\n\r\n",
+            b"\r\n\r\nOPTIONS * HTTP/1.0\r\n\r\n",
+        ] {
+            let whole = read(wire, wire.len(), &config).unwrap();
+            let trickled = read(wire, 1, &config).unwrap();
+            assert_eq!(whole, trickled, "{:?}", String::from_utf8_lossy(wire));
+            assert!(wire.ends_with(whole.raw()));
+            assert!(whole.raw().starts_with(whole.request_line()));
+        }
+        let head = read(
+            b"GET /a?b=c HTTP/1.1\r\nHost: x\r\nX-Pad: \t v \r\n\r\n",
+            64,
+            &config,
+        )
+        .unwrap();
+        assert_eq!(
+            (head.method(), head.target(), head.version_raw()),
+            (&b"GET"[..], &b"/a?b=c"[..], &b"HTTP/1.1"[..])
+        );
+        assert_eq!(head.headers().get("x-pad"), Some(&b"v"[..]));
+    }
+
+    #[test]
+    fn a_whole_head_leaves_pipelined_bytes_in_the_buffer() {
+        let mut reader = HeadReader::default();
+        let mut input = BytesMut::from(&b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HT"[..]);
+        let Ok(Progress::Head(head)) = reader.advance(&mut input, &Config::default()) else {
+            panic!("no head")
+        };
+        assert_eq!(head.target(), b"/1");
+        assert_eq!(&input[..], b"GET /2 HT");
     }
 
     #[test]
