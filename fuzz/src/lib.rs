@@ -193,7 +193,7 @@ pub fn check_head(head: &RequestHead, config: &Config) {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// RFC 9110 `tchar`.
