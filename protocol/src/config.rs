@@ -36,7 +36,8 @@ pub struct Limits {
     pub max_headers: usize,
     /// Largest header block (all header lines together, the blank line that ends it
     /// included) (431 past it). CPython has no such bound, which lets one request hold 100
-    /// lines of 64 KiB each.
+    /// lines of 64 KiB each. Whatever the limits, a head (request line and block) is held
+    /// below 4 GiB, because its parts are addressed with 32-bit offsets.
     pub max_head: usize,
     /// Longest chunk-size line including extensions.
     pub max_chunk_line: usize,
