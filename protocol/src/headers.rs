@@ -94,7 +94,8 @@ impl Headers {
         }
     }
 
-    /// Received fields, as spans of source bytes given with [`Self::set_source`].
+    /// Received fields, as spans of source bytes given with [`Self::set_source`]; the list
+    /// cannot be read before its source is set.
     pub(crate) fn from_spans(fields: Vec<FieldSpan>) -> Self {
         Self {
             source: Bytes::new(),

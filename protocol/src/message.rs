@@ -172,8 +172,10 @@ impl RequestHead {
         self.method() == b"HEAD"
     }
 
-    /// The head exactly as it arrived: the request line, the header lines and the blank line
-    /// that ends them (leading empty lines skipped). Every accessor is a slice of these bytes.
+    /// The head exactly as it arrived: the request line and, unless it is HTTP/0.9, the
+    /// header lines and the blank line that ends them (leading empty lines skipped; in
+    /// compat mode a head the peer ended by closing stops where its bytes stopped). Every
+    /// accessor is a slice of these bytes.
     pub fn raw(&self) -> &Bytes {
         self.headers.source()
     }

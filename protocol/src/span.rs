@@ -21,8 +21,9 @@ pub(crate) const MAX_HEAD_BYTES: usize = u32::MAX as usize;
 impl Span {
     /// The span of `range`, which lies within a head of at most [`MAX_HEAD_BYTES`].
     #[inline]
-    // The head reader refuses a head past `MAX_HEAD_BYTES` before it makes any span, so the
-    // offsets fit; a checked conversion here would put a branch on every field of every head.
+    // The head reader refuses a head (and the chunked decoder a trailer section) past
+    // `MAX_HEAD_BYTES` before any span of it is made, so the offsets fit; a checked
+    // conversion here would put a branch on every field of every head.
     #[allow(clippy::cast_possible_truncation)]
     pub(crate) fn new(range: Range<usize>) -> Self {
         debug_assert!(range.end <= MAX_HEAD_BYTES && range.start <= range.end);
