@@ -131,6 +131,8 @@ mod headers;
 mod message;
 mod span;
 pub mod status;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod timer;
 mod transmit;
 

@@ -10,9 +10,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use bytes::Bytes;
+use protocol::testing::{Checker, Wire, push_merged, transmit};
 use protocol::{
     Config, Event, Limits, ParseMode, RequestError, ResponseBody, ResponseHead, ServerConnection,
-    Transmit, Version,
 };
 
 /// One origin for every fake clock in the run.
@@ -84,6 +84,7 @@ pub(crate) fn run(setup: Setup, wire: &[u8], cuts: &[usize], path: Path) -> Run 
     let mut driver = Driver {
         setup,
         run: Run::default(),
+        checker: Checker::default(),
         awaiting: false,
         body_done: false,
     };
@@ -112,7 +113,6 @@ pub(crate) fn run(setup: Setup, wire: &[u8], cuts: &[usize], path: Path) -> Run 
     conn.receive_eof(now);
     driver.settle(&mut conn);
     driver.run.closed = conn.is_closed();
-    check_sequence(&driver.run.events);
     driver.run
 }
 
@@ -131,6 +131,8 @@ pub(crate) fn bytewise(len: usize) -> Vec<usize> {
 struct Driver {
     setup: Setup,
     run: Run,
+    /// The promises every event sequence keeps, whatever the input.
+    checker: Checker,
     /// A request or request error waits for an answer.
     awaiting: bool,
     /// Its body was read completely (or it failed).
@@ -142,8 +144,10 @@ impl Driver {
     fn settle(&mut self, conn: &mut ServerConnection) {
         loop {
             let mut moved = false;
+            let config = conn.config().clone();
             while let Some(event) = conn.poll_event() {
                 moved = true;
+                self.checker.observe(&event, &config);
                 match &event {
                     Event::Request(_) => {
                         self.awaiting = true;
@@ -174,6 +178,7 @@ impl Driver {
     /// A small response: `200` (or the error's status) with a short body.
     fn answer(&mut self, conn: &mut ServerConnection) {
         self.awaiting = false;
+        self.checker.responded();
         let error = self.run.events.iter().rev().find_map(|e| match e {
             Event::RequestError(e) => Some(e.status_hint()),
             Event::Request(_) => Some(200),
@@ -193,76 +198,14 @@ impl Driver {
 
     /// Writes all queued output; returns whether anything moved.
     fn write(&mut self, conn: &mut ServerConnection) -> bool {
-        let mut moved = false;
-        loop {
-            let n = match conn.poll_transmit() {
-                None => return moved,
-                Some(Transmit::Bytes(b)) => {
-                    self.run.wire.extend_from_slice(b);
-                    b.len()
-                }
-                Some(Transmit::External(n)) => {
-                    let n = usize::try_from(n).unwrap();
-                    self.run.wire.resize(self.run.wire.len() + n, b'#');
-                    n
-                }
-                Some(Transmit::Shutdown) => {
-                    assert!(!self.run.shutdown, "shutdown transmitted twice");
-                    self.run.shutdown = true;
-                    moved = true;
-                    continue;
-                }
-                Some(other) => panic!("unknown transmit {other:?}"),
-            };
-            assert!(!self.run.shutdown, "bytes after the shutdown");
-            conn.advance_transmit(n);
-            moved = true;
-        }
-    }
-}
-
-/// Appends `event`, joining consecutive body pieces: their sizes depend on the reads.
-pub(crate) fn push_merged(events: &mut Vec<Event>, event: Event) {
-    if let (Some(Event::Body(last)), Event::Body(more)) = (events.last_mut(), &event) {
-        *last = [&last[..], &more[..]].concat().into();
-        return;
-    }
-    events.push(event);
-}
-
-/// The promises every event sequence keeps, whatever the input.
-pub(crate) fn check_sequence(events: &[Event]) {
-    let mut closing = false;
-    let mut in_body = false;
-    for (i, event) in events.iter().enumerate() {
-        match event {
-            Event::Request(head) => {
-                assert!(!closing, "request after a close-forcing event: {events:?}");
-                assert!(!in_body, "request inside a request");
-                in_body = true;
-                assert_eq!(
-                    head.version() == Version::Http09,
-                    head.version_raw().is_empty()
-                );
-            }
-            Event::Body(data) => {
-                assert!(in_body && !data.is_empty(), "stray body at {i}: {events:?}");
-            }
-            Event::EndOfRequest { .. } => {
-                assert!(in_body, "stray end of request");
-                in_body = false;
-            }
-            Event::RequestError(e) => {
-                closing |= e.closes_connection();
-                in_body = false;
-            }
-            Event::Timeout(_)
-            | Event::PeerClosed
-            | Event::ResponseComplete { keep_alive: false } => {
-                closing = true;
-            }
-            _ => {}
-        }
+        let mut wire = Wire {
+            bytes: std::mem::take(&mut self.run.wire),
+            shutdown: self.run.shutdown,
+        };
+        let moved = transmit(conn, &mut wire, usize::MAX);
+        self.run.wire = wire.bytes;
+        self.run.shutdown = wire.shutdown;
+        moved
     }
 }
 
