@@ -73,16 +73,6 @@ impl FieldFacts {
     }
 }
 
-/// Derives framing, keep-alive and `Expect` handling, rejecting ambiguous framing.
-#[cfg(test)]
-fn analyse(
-    version: Version,
-    headers: &Headers,
-    config: &Config,
-) -> Result<Semantics, RequestError> {
-    analyse_facts(version, headers, &FieldFacts::of(headers), config)
-}
-
 /// Derives framing, keep-alive and `Expect` handling from `facts`, the facts of `headers`,
 /// rejecting ambiguous framing.
 pub(crate) fn analyse_facts(
@@ -207,6 +197,15 @@ mod tests {
 
     fn headers(fields: &[(&'static str, &'static str)]) -> Headers {
         fields.iter().map(|&(n, v)| (n, v)).collect()
+    }
+
+    /// Facts and analysis in one step, as the head reader's line scan does them.
+    fn analyse(
+        version: Version,
+        headers: &Headers,
+        config: &Config,
+    ) -> Result<Semantics, RequestError> {
+        analyse_facts(version, headers, &FieldFacts::of(headers), config)
     }
 
     fn http11() -> Config {

@@ -119,19 +119,18 @@ fn parse_compat(head: &[u8], from: usize) -> Headers {
             Value::Received(line_span.start + name_len + 1 + skip..line_span.end),
         ));
     }
-    if fields.iter().all(|(_, v)| matches!(v, Value::Received(_))) {
-        return Headers::from_spans(
-            fields
-                .into_iter()
-                .filter_map(|(name, value)| match value {
-                    Value::Received(value) => Some(FieldSpan {
-                        name: Span::new(name),
-                        value: Span::new(value),
-                    }),
-                    Value::Rebuilt(_) => None,
-                })
-                .collect(),
-        );
+    let spans: Option<Vec<FieldSpan>> = fields
+        .iter()
+        .map(|(name, value)| match value {
+            Value::Received(value) => Some(FieldSpan {
+                name: Span::new(name.clone()),
+                value: Span::new(value.clone()),
+            }),
+            Value::Rebuilt(_) => None,
+        })
+        .collect();
+    if let Some(spans) = spans {
+        return Headers::from_spans(spans);
     }
     // Folded values are rare (compat mode only): the whole list is then kept as copies,
     // which keeps the received fields ahead of any the application appends.

@@ -85,8 +85,6 @@ pub(crate) fn run(setup: Setup, wire: &[u8], cuts: &[usize], path: Path) -> Run 
         setup,
         run: Run::default(),
         checker: Checker::default(),
-        awaiting: false,
-        body_done: false,
     };
     let mut start = 0;
     for &cut in cuts.iter().chain(std::iter::once(&wire.len())) {
@@ -131,12 +129,9 @@ pub(crate) fn bytewise(len: usize) -> Vec<usize> {
 struct Driver {
     setup: Setup,
     run: Run,
-    /// The promises every event sequence keeps, whatever the input.
+    /// The promises every event sequence keeps, whatever the input; it also knows when a
+    /// request waits for its answer.
     checker: Checker,
-    /// A request or request error waits for an answer.
-    awaiting: bool,
-    /// Its body was read completely (or it failed).
-    body_done: bool,
 }
 
 impl Driver {
@@ -148,23 +143,11 @@ impl Driver {
             while let Some(event) = conn.poll_event() {
                 moved = true;
                 self.checker.observe(&event, &config);
-                match &event {
-                    Event::Request(_) => {
-                        self.awaiting = true;
-                        self.body_done = false;
-                    }
-                    Event::EndOfRequest { .. } => self.body_done = true,
-                    Event::RequestError(_) => {
-                        // Mid-request, the error ends the body; between requests, it is
-                        // what the application now answers.
-                        self.awaiting = true;
-                        self.body_done = true;
-                    }
-                    _ => {}
-                }
                 push_merged(&mut self.run.events, event);
             }
-            if self.awaiting && self.body_done {
+            // A request is answered once its body was read (or failed), as the fuzzers'
+            // auto-responder does.
+            if self.checker.awaiting_response && self.checker.request_done {
                 self.answer(conn);
                 moved = true;
             }
@@ -177,7 +160,6 @@ impl Driver {
 
     /// A small response: `200` (or the error's status) with a short body.
     fn answer(&mut self, conn: &mut ServerConnection) {
-        self.awaiting = false;
         self.checker.responded();
         let error = self.run.events.iter().rev().find_map(|e| match e {
             Event::RequestError(e) => Some(e.status_hint()),
