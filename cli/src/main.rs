@@ -131,6 +131,7 @@ fn settings(args: &Args, directory: std::path::PathBuf) -> handler::Settings {
     settings.protocol_version.clone_from(&args.protocol);
     settings.default_content_type.clone_from(&args.content_type);
     settings.extra_headers = args.extra_headers();
+    settings.compat = args.compat;
     if args.cgi {
         settings.cgi.enabled = true;
         if !args.cgi_dirs.is_empty() {

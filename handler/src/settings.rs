@@ -69,6 +69,12 @@ pub struct Settings {
     pub error_content_type: String,
     /// `CGIHTTPRequestHandler` behaviour.
     pub cgi: CgiSettings,
+    /// CPython 3.14's exact bytes where the default mode improves on them (CLI `--compat`):
+    /// a CGI script's output passed through after CPython's status line, for example.
+    pub compat: bool,
+    /// Serve paths whose symbolic links lead outside [`directory`](Self::directory), as
+    /// CPython does (CLI `--follow-symlinks`). Off by default: such a path is a 404.
+    pub follow_symlinks: bool,
 }
 
 /// The CGI part of the settings (`CGIHTTPRequestHandler`, CLI `--cgi`).
@@ -82,6 +88,9 @@ pub struct CgiSettings {
     pub directories: Vec<String>,
     /// The interpreter that runs `.py`/`.pyw` scripts.
     pub python: PathBuf,
+    /// Names of server environment variables passed to scripts beside the allow-list
+    /// (`PATH`, `TZ`, `LANG`, `LC_*`); CLI `--cgi-pass-env NAME`.
+    pub pass_env: Vec<String>,
 }
 
 impl Default for CgiSettings {
@@ -90,6 +99,7 @@ impl Default for CgiSettings {
             enabled: false,
             directories: vec!["/cgi-bin".into(), "/htbin".into()],
             python: PathBuf::from("python3"),
+            pass_env: Vec::new(),
         }
     }
 }
@@ -117,6 +127,8 @@ impl Settings {
             error_message_format: DEFAULT_ERROR_MESSAGE.into(),
             error_content_type: DEFAULT_ERROR_CONTENT_TYPE.into(),
             cgi: CgiSettings::default(),
+            compat: false,
+            follow_symlinks: false,
         }
     }
 
