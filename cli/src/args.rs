@@ -43,35 +43,46 @@ pub(crate) struct Args {
     pub(crate) cgi: bool,
 
     /// A CGI directory (repeatable); replaces the default /cgi-bin and /htbin.
-    #[arg(long = "cgi-dir", value_name = "PATH")]
+    #[arg(long = "cgi-dir", value_name = "PATH", requires = "cgi", value_parser = parse_cgi_dir)]
     pub(crate) cgi_dirs: Vec<String>,
+
+    /// Pass this variable of the server's environment to CGI scripts (repeatable); scripts
+    /// otherwise see only PATH, TZ, LANG and LC_*.
+    #[arg(long = "cgi-pass-env", value_name = "NAME", requires = "cgi", value_parser = parse_env_name)]
+    pub(crate) cgi_pass_env: Vec<String>,
 
     /// Kill a CGI script that runs longer than this many seconds.
     #[arg(long = "cgi-timeout", value_name = "SECONDS", default_value_t = 60.0, value_parser = parse_seconds)]
     pub(crate) cgi_timeout: f64,
 
     /// Add a header to every 200 file and listing response (repeatable).
-    #[arg(short = 'H', long = "header", value_names = ["NAME", "VALUE"], num_args = 2)]
+    #[arg(short = 'H', long = "header", value_names = ["NAME", "VALUE"], num_args = 2, value_parser = parse_header_word)]
     pub(crate) headers: Vec<String>,
 
     /// Content type for files whose type cannot be guessed.
     #[arg(
         long = "content-type",
         value_name = "TYPE",
-        default_value = "application/octet-stream"
+        default_value = "application/octet-stream",
+        value_parser = parse_content_type
     )]
     pub(crate) content_type: String,
+
+    /// Serve files and directories whose symbolic links lead outside the served directory,
+    /// as CPython does (by default they are 404).
+    #[arg(long = "follow-symlinks")]
+    pub(crate) follow_symlinks: bool,
 
     /// The runtime that drives connections.
     #[arg(long, value_enum, default_value_t = Runtime::Std)]
     pub(crate) runtime: Runtime,
 
     /// Threads for --runtime smol and --runtime mio (default: one per core).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_count)]
     pub(crate) workers: Option<usize>,
 
     /// Most connections served at once.
-    #[arg(long = "max-connections", value_name = "N", default_value_t = 1024)]
+    #[arg(long = "max-connections", value_name = "N", default_value_t = 1024, value_parser = parse_count)]
     pub(crate) max_connections: usize,
 
     /// Parse requests as leniently as CPython does (for teaching and comparison; unsafe
@@ -86,11 +97,20 @@ impl Args {
         Duration::from_secs_f64(self.cgi_timeout)
     }
 
-    /// `-H NAME VALUE` pairs.
-    pub(crate) fn extra_headers(&self) -> Vec<(String, String)> {
+    /// `-H NAME VALUE` pairs. Each word was checked to be header-safe; here the name must
+    /// also be a token.
+    pub(crate) fn extra_headers(&self) -> Result<Vec<(String, String)>, String> {
         self.headers
             .chunks_exact(2)
-            .map(|pair| (pair[0].clone(), pair[1].clone()))
+            .map(|pair| {
+                let (name, value) = (&pair[0], &pair[1]);
+                if name.is_empty() || !name.bytes().all(is_tchar) {
+                    return Err(format!(
+                        "argument -H/--header: {name:?} is not a valid header name"
+                    ));
+                }
+                Ok((name.clone(), value.clone()))
+            })
             .collect()
     }
 
@@ -111,16 +131,79 @@ impl Args {
     }
 }
 
-/// `HTTP/<digit>.<digit>`: the version goes verbatim into every status line.
+/// `HTTP/1.0` or `HTTP/1.1`: the version goes verbatim into every status line, and the core
+/// speaks no other.
 fn parse_protocol(value: &str) -> Result<String, String> {
-    let digits = value.strip_prefix("HTTP/").map(str::as_bytes);
-    match digits {
-        Some([major, b'.', minor]) if major.is_ascii_digit() && minor.is_ascii_digit() => {
-            Ok(value.to_owned())
-        }
-        _ => Err(format!(
-            "{value:?} is not an HTTP version like HTTP/1.0 or HTTP/1.1"
-        )),
+    match value {
+        "HTTP/1.0" | "HTTP/1.1" => Ok(value.to_owned()),
+        _ => Err(format!("{value:?} is not HTTP/1.0 or HTTP/1.1")),
+    }
+}
+
+/// RFC 9110 `tchar`: what a header name is made of.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Whether `value` can go into a header line as it is: no CR, LF, NUL or other control byte
+/// (HTAB excepted), which would end the line early or break the head.
+fn header_safe(value: &str) -> bool {
+    value.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7F))
+}
+
+/// A word of `-H NAME VALUE`; the name's token check is in [`Args::extra_headers`].
+fn parse_header_word(value: &str) -> Result<String, String> {
+    if header_safe(value) {
+        Ok(value.to_owned())
+    } else {
+        Err(format!("{value:?} contains a control character (CR, LF, NUL, ...)"))
+    }
+}
+
+fn parse_content_type(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        return Err("the content type is empty".to_owned());
+    }
+    parse_header_word(value)
+}
+
+/// A URL directory such as `/cgi-bin` or `/sub/dir/cgi-bin` (a trailing slash is dropped).
+fn parse_cgi_dir(value: &str) -> Result<String, String> {
+    let dir = value.trim_end_matches('/');
+    if !value.starts_with('/') {
+        return Err(format!("{value:?} must start with /"));
+    }
+    if dir.is_empty() {
+        return Err(format!(
+            "{value:?} would make every file under the directory a script"
+        ));
+    }
+    if dir
+        .split('/')
+        .skip(1)
+        .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+        || !header_safe(dir)
+        || dir.contains(['?', '#', '%'])
+    {
+        return Err(format!("{value:?} is not a plain URL path like /cgi-bin"));
+    }
+    Ok(dir.to_owned())
+}
+
+/// An environment variable name: not empty, no `=`, no NUL.
+fn parse_env_name(value: &str) -> Result<String, String> {
+    if value.is_empty() || value.contains(['=', '\0']) {
+        Err(format!("{value:?} is not an environment variable name"))
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+/// A count of one or more.
+fn parse_count(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("{value:?} is not a number of at least 1")),
     }
 }
 
@@ -171,6 +254,7 @@ mod tests {
             "--header",
             "X-B",
             "2",
+            "--cgi",
             "--cgi-dir",
             "/a",
             "--cgi-dir",
@@ -178,7 +262,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            a.extra_headers(),
+            a.extra_headers().unwrap(),
             [("X-A".into(), "1".into()), ("X-B".into(), "2".into())]
         );
         assert_eq!(a.cgi_dirs, ["/a", "/b"]);
@@ -192,5 +276,38 @@ mod tests {
         assert!(parse(&["-p", "FOO"]).is_err());
         assert!(parse(&["--cgi-timeout", "-1"]).is_err());
         assert!(parse(&["-H", "only-name"]).is_err());
+    }
+
+    #[test]
+    fn values_that_would_break_responses() {
+        for bad in [
+            &["-H", "X-A", "a\r\nSet-Cookie: x"][..],
+            &["-H", "X-A", "a\nb"],
+            &["-H", "X-A", "a\0b"],
+            &["-H", "X-A\r\n", "v"],
+            &["--content-type", "text/plain\r\nX: y"],
+            &["--content-type", ""],
+            &["--cgi-dir", "/cgi-bin"],
+            &["--cgi", "--cgi-dir", "cgi-bin"],
+            &["--cgi", "--cgi-dir", "/"],
+            &["--cgi", "--cgi-dir", "/a/../b"],
+            &["--cgi", "--cgi-pass-env", "A=B"],
+            &["--cgi-pass-env", "A"],
+            &["--workers", "0"],
+            &["--max-connections", "0"],
+            &["-p", "HTTP/1.2"],
+            &["-p", "HTTP/2.0"],
+            &["-p", "HTTP/0.9"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+        for bad_name in ["Bad Name", "", "X:Y", "X\u{e9}"] {
+            let a = parse(&["-H", bad_name, "v"]).unwrap();
+            assert!(a.extra_headers().is_err(), "{bad_name:?}");
+        }
+        let a = parse(&["--cgi", "--cgi-dir", "/x/cgi/", "--cgi-pass-env", "DB"]).unwrap();
+        assert_eq!(a.cgi_dirs, ["/x/cgi"]);
+        assert_eq!(a.cgi_pass_env, ["DB"]);
+        assert!(parse(&["-H", "X-A", "tab\there"]).is_ok());
     }
 }

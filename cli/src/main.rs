@@ -36,7 +36,7 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<(), String> {
     let directory = serve_directory(args.directory.as_deref())?;
-    let settings = settings(args, directory);
+    let settings = settings(args, directory)?;
     let address = args.address()?;
     let mut protocol = protocol::Config::default();
     protocol.protocol_version = args.protocol.clone().into();
@@ -126,19 +126,21 @@ fn serve_directory(dir: Option<&Path>) -> Result<std::path::PathBuf, String> {
     }
 }
 
-fn settings(args: &Args, directory: std::path::PathBuf) -> handler::Settings {
+fn settings(args: &Args, directory: std::path::PathBuf) -> Result<handler::Settings, String> {
     let mut settings = handler::Settings::new(directory);
     settings.protocol_version.clone_from(&args.protocol);
     settings.default_content_type.clone_from(&args.content_type);
-    settings.extra_headers = args.extra_headers();
+    settings.extra_headers = args.extra_headers()?;
     settings.compat = args.compat;
+    settings.follow_symlinks = args.follow_symlinks;
+    settings.cgi.pass_env.clone_from(&args.cgi_pass_env);
     if args.cgi {
         settings.cgi.enabled = true;
         if !args.cgi_dirs.is_empty() {
             settings.cgi.directories.clone_from(&args.cgi_dirs);
         }
     }
-    settings
+    Ok(settings)
 }
 
 /// CPython's startup line, flushed at once so scripts waiting for it see it.

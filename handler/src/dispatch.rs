@@ -5,7 +5,7 @@ use protocol::RequestHead;
 
 use crate::cgi::{self, CgiRoute};
 use crate::error_page::send_error;
-use crate::path::request_path;
+use crate::path::{local_path, request_path};
 use crate::plan::Plan;
 use crate::pystr::{latin1, repr};
 use crate::static_files::send_head;
@@ -24,7 +24,7 @@ pub fn plan_request(settings: &Settings, head: &RequestHead, ctx: &RequestContex
         b"GET" | b"HEAD" => {
             let path = request_path(head.target());
             if settings.cgi.enabled {
-                match cgi::route(settings, &path) {
+                match cgi::route(settings, local_path(settings, &path)) {
                     CgiRoute::Script(info) => return cgi::run_cgi(settings, head, ctx, info),
                     CgiRoute::Refused => {
                         return send_error(
@@ -43,7 +43,7 @@ pub fn plan_request(settings: &Settings, head: &RequestHead, ctx: &RequestContex
         }
         b"POST" if settings.cgi.enabled => {
             let path = request_path(head.target());
-            match cgi::route(settings, &path) {
+            match cgi::route(settings, local_path(settings, &path)) {
                 CgiRoute::Script(info) => cgi::run_cgi(settings, head, ctx, info),
                 CgiRoute::Refused => {
                     send_error(settings, 404, Some("File not found"), None, false, ctx.now)

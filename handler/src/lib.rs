@@ -117,7 +117,7 @@ pub use error_page::send_error;
 pub use listing::list_directory;
 pub use log::{format_log_line, push_log_escaped, request_log_message};
 pub use mime::guess_type;
-pub use path::{request_path, to_fs_path, translate_path};
+pub use path::{origin_form, request_path, to_fs_path, translate_path};
 pub use plan::{CgiSpec, Plan, PlanBody};
 pub use request_error::plan_request_error;
 pub use response::response_head;

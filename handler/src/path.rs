@@ -35,6 +35,46 @@ pub(crate) fn strip_query_and_fragment(path: &[u8]) -> &[u8] {
     path.split(|&b| b == b'?').next().unwrap_or(path)
 }
 
+/// The origin-form part of an absolute-form request target (RFC 9112 3.2.2): for
+/// `http://host:8000/a.txt?q` the path and query, `/a.txt?q`; `/` when the URL has no path.
+/// Any other target is returned as it is.
+///
+/// A server MUST accept absolute-form targets. This server has no virtual hosts and is not a
+/// proxy, so the authority is not compared with its own name: the path is served whatever host
+/// the URL names (as nginx does for a single server block). CPython does not do this (it looks
+/// for a directory named `http:` under the root); `--compat` keeps that.
+pub fn origin_form(target: &[u8]) -> &[u8] {
+    let Some(scheme_len) = target.iter().position(|&b| b == b':') else {
+        return target;
+    };
+    let scheme = &target[..scheme_len];
+    let rest = &target[scheme_len..];
+    if !(scheme.eq_ignore_ascii_case(b"http") || scheme.eq_ignore_ascii_case(b"https"))
+        || !rest.starts_with(b"://")
+    {
+        return target;
+    }
+    let authority = &rest[3..];
+    match authority
+        .iter()
+        .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+    {
+        Some(i) if authority[i] == b'/' => &authority[i..],
+        // `http://host?q` names the root; the query alone cannot start a path.
+        _ => b"/",
+    }
+}
+
+/// The path a request names on this server: [`origin_form`] of `self.path`, or `self.path`
+/// itself in `--compat` mode (CPython 3.14 does not map absolute-form targets).
+pub(crate) fn local_path<'a>(settings: &crate::Settings, path: &'a [u8]) -> &'a [u8] {
+    if settings.compat {
+        path
+    } else {
+        origin_form(path)
+    }
+}
+
 /// `translate_path(path)` as a Python string (generalised UTF-8): the served directory joined
 /// with the path's segments after dropping query and fragment, percent-decoding, and resolving
 /// `.` and `..` without ever climbing above the root. A trailing `/` of the decoded path is kept.
@@ -43,7 +83,14 @@ pub(crate) fn strip_query_and_fragment(path: &[u8]) -> &[u8] {
 /// into a path to open.
 pub fn translate_path(directory: &Path, path: &[u8]) -> Vec<u8> {
     let path = strip_query_and_fragment(path);
-    let path = unquote(path, Unquote::SurrogatePass);
+    translate_decoded(directory, &unquote(path, Unquote::SurrogatePass))
+}
+
+/// [`translate_path`] for a path that is already percent-decoded, with no query or fragment to
+/// drop: `?`, `#` and `%` are plain characters here. Decoding a path twice is how
+/// `%252e%252e%252f` turns into `../` after the checks ran on `%2e%2e%2f`, so a decoded path
+/// must only ever come through here.
+pub(crate) fn translate_decoded(directory: &Path, path: &[u8]) -> Vec<u8> {
     let trailing_slash = path.ends_with(b"/");
     let root = fs_decode(directory.as_os_str().as_bytes());
     let mut out = Vec::with_capacity(root.len() + path.len() + 1);
@@ -101,36 +148,6 @@ struct Split {
 }
 
 const SCHEME_CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.";
-const USES_NETLOC: &[&[u8]] = &[
-    b"",
-    b"ftp",
-    b"http",
-    b"gopher",
-    b"nntp",
-    b"telnet",
-    b"imap",
-    b"wais",
-    b"file",
-    b"mms",
-    b"https",
-    b"shttp",
-    b"snews",
-    b"prospero",
-    b"rtsp",
-    b"rtsps",
-    b"rtspu",
-    b"rsync",
-    b"svn",
-    b"svn+ssh",
-    b"sftp",
-    b"nfs",
-    b"git",
-    b"git+ssh",
-    b"ws",
-    b"wss",
-    b"itms-services",
-];
-
 /// `urlsplit`: leading C0 controls and spaces stripped, tab/CR/LF removed, then scheme,
 /// `//netloc`, `#fragment`, `?query`. (CPython's `ValueError` for unbalanced IPv6 brackets and
 /// non-ASCII netloc checks are not reproduced; such targets are split the same way.)
@@ -191,36 +208,49 @@ pub(crate) fn has_trailing_slash(path: &[u8]) -> bool {
 
 /// The `Location` of the directory redirect: `urlunsplit` of `self.path` with `/` appended to
 /// its path component. Query and fragment are kept; empty ones are dropped (`/sub?` gives
-/// `/sub/`), as `urlunsplit` does. Control bytes that could survive (only NUL and the like, in
-/// the lenient parse mode) are percent-encoded so the header stays valid.
+/// `/sub/`), as `urlunsplit` does.
+///
+/// Unlike CPython, the result can never send a browser to another host, in any mode:
+/// - a scheme and host are kept only when the client itself sent an `http` or `https` URL
+///   naming a host (absolute-form: the client already chose that host);
+/// - otherwise the result is a path, and a path never starts with `//` (a scheme-relative
+///   URL): leading slashes collapse to one. CPython 3.14 sends `//evil.com/../../` for
+///   `GET \x01//evil.com/../..`, because `urlsplit` strips the control byte first;
+/// - `\` is percent-encoded, since browsers read `/\evil.com` as `//evil.com`;
+/// - control bytes (only possible in the lenient parse mode) are percent-encoded so the
+///   header stays valid.
 pub(crate) fn redirect_location(path: &[u8]) -> Vec<u8> {
     let s = urlsplit(path);
     let part = |r: (usize, usize)| &s.url[r.0..r.1];
-    let mut url = part(s.path).to_vec();
-    url.push(b'/');
-    let scheme = s.scheme.as_deref().filter(|x| !x.is_empty());
-    let netloc = match s.netloc.map(part).filter(|n| !n.is_empty()) {
-        Some(n) => Some(n),
-        None if scheme.is_some_and(|sc| USES_NETLOC.contains(&sc)) && url.starts_with(b"/") => {
-            Some(&b""[..])
+    let origin = match (s.scheme.as_deref(), s.netloc.map(part)) {
+        (Some(scheme @ (b"http" | b"https")), Some(netloc)) if !netloc.is_empty() => {
+            Some((scheme, netloc))
         }
-        None => None,
+        _ => None,
     };
-    let mut out = Vec::with_capacity(path.len() + 2);
-    if let Some(sc) = scheme {
-        out.extend_from_slice(sc);
-        out.push(b':');
+    let mut url = Vec::with_capacity(path.len() + 8);
+    if origin.is_none()
+        && let Some(netloc) = s.netloc.map(part)
+    {
+        // A host nobody may redirect to stays a path segment, as the server resolved it.
+        url.extend_from_slice(b"//");
+        url.extend_from_slice(netloc);
     }
-    if let Some(n) = netloc {
-        out.extend_from_slice(b"//");
-        out.extend_from_slice(n);
+    url.extend_from_slice(part(s.path));
+    url.push(b'/');
+    let mut out = Vec::with_capacity(url.len() + 8);
+    if let Some((scheme, netloc)) = origin {
+        out.extend_from_slice(scheme);
+        out.extend_from_slice(b"://");
+        out.extend_from_slice(netloc);
         if !url.starts_with(b"/") {
             out.push(b'/');
         }
-    } else if url.starts_with(b"//") {
-        out.extend_from_slice(b"//");
+        out.extend_from_slice(&url);
+    } else {
+        let extra_slashes = url.iter().take_while(|&&b| b == b'/').count().saturating_sub(1);
+        out.extend_from_slice(&url[extra_slashes..]);
     }
-    out.extend_from_slice(&url);
     if let Some(q) = s.query.map(part).filter(|q| !q.is_empty()) {
         out.push(b'?');
         out.extend_from_slice(q);
@@ -231,7 +261,7 @@ pub(crate) fn redirect_location(path: &[u8]) -> Vec<u8> {
     }
     let mut safe = Vec::with_capacity(out.len());
     for b in out {
-        if b < 0x20 || b == 0x7F {
+        if b < 0x20 || b == 0x7F || b == b'\\' {
             safe.extend_from_slice(format!("%{b:02X}").as_bytes());
         } else {
             safe.push(b);
@@ -319,6 +349,50 @@ mod tests {
     }
 
     #[test]
+    fn redirects_never_leave_the_host() {
+        let loc = |p: &[u8]| String::from_utf8(redirect_location(p)).unwrap();
+        for attack in [
+            &b"/\\evil.com/.."[..],
+            b"\\evil.com/..",
+            b"\x01//evil.com/../..",
+            b" //evil.com/x",
+            b"\t//evil.com/x",
+            b"//evil.com/x",
+            b"///evil.com/x",
+            b"/\\/evil.com",
+            b"\\\\evil.com",
+            b"http:\\\\evil.com/x",
+            b"http:/\\evil.com/x",
+            b"https:evil.com/x",
+            b"javascript://evil.com/%0aalert(1)",
+        ] {
+            let got = loc(attack);
+            let first_segment = got.split('/').next().unwrap_or_default();
+            assert!(
+                !got.starts_with("//") && !first_segment.contains(':'),
+                "{attack:?} -> {got:?}"
+            );
+            assert!(!got.contains('\\'), "{attack:?} -> {got:?}");
+        }
+        assert_eq!(loc(b"/\\evil.com/.."), "/%5Cevil.com/../");
+        assert_eq!(loc(b"\x01//evil.com/../.."), "/evil.com/../../");
+    }
+
+    #[test]
+    fn absolute_form_targets() {
+        assert_eq!(origin_form(b"http://localhost/a.txt"), b"/a.txt");
+        assert_eq!(origin_form(b"HTTPS://h:8000/a/b?x=1"), b"/a/b?x=1");
+        assert_eq!(origin_form(b"http://h"), b"/");
+        assert_eq!(origin_form(b"http://h?x=/y"), b"/");
+        assert_eq!(origin_form(b"http://h#f"), b"/");
+        assert_eq!(origin_form(b"http://u@h/x"), b"/x");
+        assert_eq!(origin_form(b"/a.txt"), b"/a.txt");
+        assert_eq!(origin_form(b"ftp://h/a"), b"ftp://h/a");
+        assert_eq!(origin_form(b"http:/a"), b"http:/a");
+        assert_eq!(origin_form(b"/x:y"), b"/x:y");
+    }
+
+    #[test]
     fn redirects() {
         let loc = |p: &str| String::from_utf8(redirect_location(p.as_bytes())).unwrap();
         assert_eq!(loc("/sub"), "/sub/");
@@ -328,9 +402,13 @@ mod tests {
         assert_eq!(loc("sub"), "sub/");
         assert_eq!(loc("/evil.com/..%2f..%2fsub"), "/evil.com/..%2f..%2fsub/");
         assert_eq!(loc("https://pypi.org/x"), "https://pypi.org/x/");
-        assert_eq!(loc("http:/x"), "http:///x/");
+        // A scheme without a host is not kept: `http:///x/` is `http://x/` to a browser.
+        assert_eq!(loc("http:/x"), "/x/");
+        assert_eq!(loc("ftp://evil.com/x"), "/evil.com/x/");
         assert_eq!(loc("/a%0a%0d/b"), "/a%0a%0d/b/");
         assert_eq!(loc("/a\x00b"), "/a%00b/");
+        assert_eq!(loc("https://pypi.org/a/b"), "https://pypi.org/a/b/");
+        assert_eq!(loc("HTTP://h"), "http://h/");
         assert!(has_trailing_slash(b"/sub/"));
         assert!(has_trailing_slash(b"/sub%2f?x"));
         assert!(has_trailing_slash(b"/sub%2F"));

@@ -16,7 +16,9 @@ use crate::conditional::is_not_modified;
 use crate::error_page::send_error;
 use crate::listing::list_directory;
 use crate::mime::guess_type;
-use crate::path::{has_trailing_slash, redirect_location, to_fs_path, translate_path};
+use crate::path::{
+    has_trailing_slash, local_path, redirect_location, to_fs_path, translate_path,
+};
 use crate::plan::{Plan, PlanBody};
 use crate::response::{append_extra_headers, response_head};
 use crate::time::date_time_string;
@@ -67,7 +69,10 @@ pub(crate) fn send_head(
             ctx.now,
         )
     };
-    let Some(fs_path) = to_fs_path(translate_path(&settings.directory, path)) else {
+    let Some(fs_path) = to_fs_path(translate_path(
+        &settings.directory,
+        local_path(settings, path),
+    )) else {
         return not_found();
     };
     match open_and_look(&fs_path) {

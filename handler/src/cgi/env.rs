@@ -1,6 +1,11 @@
 //! The CGI/1.1 environment CPython's `run_cgi` builds.
 //!
-//! It starts from a copy of the server's own environment (passed in by the runtime) and sets,
+//! CPython starts from a copy of the server's whole environment. That hands every script the
+//! server's secrets (tokens, `HOME`, a server-side `HTTP_PROXY` a script's HTTP library would
+//! then use), so here only an allow-list is copied, as Apache's `mod_cgi` does: `PATH`, `TZ`,
+//! `LANG`, `LC_*`, and the names the operator passes with `--cgi-pass-env NAME`
+//! ([`CgiSettings::pass_env`](crate::CgiSettings::pass_env)). A request's `Proxy:` header is
+//! never exported (httpoxy): only the headers listed below become variables. Then it sets,
 //! in this order: `SERVER_SOFTWARE`, `SERVER_NAME`, `GATEWAY_INTERFACE`, `SERVER_PROTOCOL`,
 //! `SERVER_PORT`, `REQUEST_METHOD`, `PATH_INFO`, `PATH_TRANSLATED`, `SCRIPT_NAME`,
 //! `QUERY_STRING`, `REMOTE_ADDR`, `AUTH_TYPE`/`REMOTE_USER` (Basic auth), `CONTENT_TYPE`,
@@ -14,7 +19,7 @@
 //! to every request.
 
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStringExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use protocol::Headers;
 
@@ -27,10 +32,23 @@ pub(crate) struct Env {
     vars: Vec<(OsString, OsString)>,
 }
 
+/// Whether the server's variable `name` may reach a script: the allow-list, or one of the
+/// names in `pass`.
+pub(crate) fn passes(name: &[u8], pass: &[String]) -> bool {
+    matches!(name, b"PATH" | b"TZ" | b"LANG")
+        || name.starts_with(b"LC_")
+        || pass.iter().any(|p| p.as_bytes() == name)
+}
+
 impl Env {
-    pub(crate) fn from_base(base: &[(OsString, OsString)]) -> Self {
+    /// The part of the server's environment `base` a script may see (see the module docs).
+    pub(crate) fn from_server(base: &[(OsString, OsString)], pass: &[String]) -> Self {
         Self {
-            vars: base.to_vec(),
+            vars: base
+                .iter()
+                .filter(|(k, _)| passes(k.as_bytes(), pass))
+                .cloned()
+                .collect(),
         }
     }
 
@@ -201,6 +219,39 @@ fn a2b_base64_lenient(data: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_allow_list_passes() {
+        let base: Vec<(OsString, OsString)> = [
+            ("PATH", "/bin"),
+            ("HOME", "/root"),
+            ("AWS_SECRET_ACCESS_KEY", "x"),
+            ("HTTP_PROXY", "http://proxy"),
+            ("http_proxy", "http://proxy"),
+            ("LC_ALL", "C"),
+            ("LANG", "C.UTF-8"),
+            ("TZ", "UTC"),
+            ("LCX", "no"),
+            ("SITE_DB", "db"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+        let names = |env: Env| -> Vec<String> {
+            env.into_vars()
+                .into_iter()
+                .map(|(k, _)| k.into_string().unwrap())
+                .collect()
+        };
+        assert_eq!(
+            names(Env::from_server(&base, &[])),
+            ["PATH", "LC_ALL", "LANG", "TZ"]
+        );
+        assert_eq!(
+            names(Env::from_server(&base, &["SITE_DB".into()])),
+            ["PATH", "LC_ALL", "LANG", "TZ", "SITE_DB"]
+        );
+    }
 
     #[test]
     fn base64_like_binascii() {

@@ -12,7 +12,7 @@ mod path;
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use protocol::RequestHead;
@@ -23,7 +23,7 @@ pub(crate) use path::cgi_info;
 pub use path::{is_cgi, url_collapse_path};
 
 use crate::error_page::send_error;
-use crate::path::{to_fs_path, translate_path};
+use crate::path::{to_fs_path, translate_decoded, translate_path};
 use crate::plan::{CgiSpec, Plan, PlanBody};
 use crate::pystr::{Unquote, fs_encode_lossy, latin1, repr, unquote};
 use crate::response::response_head;
@@ -76,11 +76,18 @@ pub fn run_cgi(
     script_name.push(b'/');
     script_name.extend_from_slice(script);
 
-    let script_file = to_fs_path(translate_path(root, &script_name));
+    // `script_name` is decoded already (by `url_collapse_path`): translating it must not
+    // decode it again.
+    let script_file = to_fs_path(translate_decoded(root, &script_name));
     let meta = script_file
         .as_deref()
         .and_then(|p| std::fs::metadata(p).ok());
     let (Some(script_file), Some(meta)) = (script_file, meta) else {
+        let msg = format!("No such CGI script ({})", repr(&script_name));
+        return send_error(settings, 404, Some(&msg), None, head_request, ctx.now);
+    };
+    // What runs is what the links lead to: it must lie inside a CGI directory.
+    let Some(script_file) = confine(settings, &script_file) else {
         let msg = format!("No such CGI script ({})", repr(&script_name));
         return send_error(settings, 404, Some(&msg), None, head_request, ctx.now);
     };
@@ -145,8 +152,29 @@ fn find_from(s: &[u8], needle: u8, from: usize) -> Option<usize> {
         .map(|i| from + i)
 }
 
+/// Whether a decoded URL path names a directory (CPython's `os.path.isdir` walk).
 fn is_dir(root: &Path, url_path: &[u8]) -> bool {
-    to_fs_path(translate_path(root, url_path)).is_some_and(|p| p.is_dir())
+    to_fs_path(translate_decoded(root, url_path)).is_some_and(|p| p.is_dir())
+}
+
+/// The script's real path, if it lies inside one of the CGI directories (after resolving
+/// every symbolic link), and those directories lie inside the served root unless
+/// `follow_symlinks` allows them elsewhere. Anything else must not run: a link in
+/// `/cgi-bin` to `/usr/bin/python3`, or a spelling of the URL that climbed out of the CGI
+/// directory, would otherwise run any program on the machine with the query as its argument.
+fn confine(settings: &Settings, script: &Path) -> Option<PathBuf> {
+    let real = std::fs::canonicalize(script).ok()?;
+    let root = std::fs::canonicalize(&settings.directory).ok()?;
+    let inside = settings.cgi.directories.iter().any(|dir| {
+        let Some(dir) = to_fs_path(translate_decoded(&settings.directory, dir.as_bytes())) else {
+            return false;
+        };
+        let Ok(dir) = std::fs::canonicalize(dir) else {
+            return false;
+        };
+        (settings.follow_symlinks || dir.starts_with(&root)) && real.starts_with(&dir)
+    });
+    inside.then_some(real)
 }
 
 /// The environment of the script (see the `env` module for the list and its order).
@@ -158,7 +186,7 @@ fn build_env(
     path_info: &[u8],
     query: &[u8],
 ) -> Vec<(OsString, OsString)> {
-    let mut env = env::Env::from_base(ctx.environ);
+    let mut env = env::Env::from_server(ctx.environ, &settings.cgi.pass_env);
     env.set_bytes("SERVER_SOFTWARE", settings.version_string().into_bytes());
     env.set_bytes("SERVER_NAME", ctx.server_name.as_bytes().to_vec());
     env.set_bytes("GATEWAY_INTERFACE", b"CGI/1.1".to_vec());
@@ -168,10 +196,17 @@ fn build_env(
     );
     env.set_bytes("SERVER_PORT", ctx.server_port.to_string().into_bytes());
     env.set_str("REQUEST_METHOD", &latin1(head.method()));
-    // CPython decodes the already-decoded rest once more.
-    let uq_rest = unquote(path_info, Unquote::Replace);
-    env.set_str("PATH_INFO", &uq_rest);
-    let translated = translate_path(&settings.directory, &uq_rest);
+    // `path_info` is decoded already. CPython decodes it once more (so `%2541` reaches the
+    // script as `A`); only `--compat` keeps that.
+    let (path_info, translated) = if settings.compat {
+        let twice = unquote(path_info, Unquote::Replace);
+        let translated = translate_path(&settings.directory, &twice);
+        (twice, translated)
+    } else {
+        let translated = translate_decoded(&settings.directory, path_info);
+        (path_info.into(), translated)
+    };
+    env.set_str("PATH_INFO", &path_info);
     env.set_str("PATH_TRANSLATED", &translated);
     env.set_str("SCRIPT_NAME", script_name);
     env.set_str("QUERY_STRING", query);
