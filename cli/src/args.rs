@@ -148,7 +148,9 @@ fn is_tchar(b: u8) -> bool {
 /// Whether `value` can go into a header line as it is: no CR, LF, NUL or other control byte
 /// (HTAB excepted), which would end the line early or break the head.
 fn header_safe(value: &str) -> bool {
-    value.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7F))
+    value
+        .bytes()
+        .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7F))
 }
 
 /// A word of `-H NAME VALUE`; the name's token check is in [`Args::extra_headers`].
@@ -156,7 +158,9 @@ fn parse_header_word(value: &str) -> Result<String, String> {
     if header_safe(value) {
         Ok(value.to_owned())
     } else {
-        Err(format!("{value:?} contains a control character (CR, LF, NUL, ...)"))
+        Err(format!(
+            "{value:?} contains a control character (CR, LF, NUL, ...)"
+        ))
     }
 }
 

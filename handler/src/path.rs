@@ -248,7 +248,11 @@ pub(crate) fn redirect_location(path: &[u8]) -> Vec<u8> {
         }
         out.extend_from_slice(&url);
     } else {
-        let extra_slashes = url.iter().take_while(|&&b| b == b'/').count().saturating_sub(1);
+        let extra_slashes = url
+            .iter()
+            .take_while(|&&b| b == b'/')
+            .count()
+            .saturating_sub(1);
         out.extend_from_slice(&url[extra_slashes..]);
     }
     if let Some(q) = s.query.map(part).filter(|q| !q.is_empty()) {

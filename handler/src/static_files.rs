@@ -16,9 +16,7 @@ use crate::conditional::is_not_modified;
 use crate::error_page::send_error;
 use crate::listing::list_directory;
 use crate::mime::guess_type;
-use crate::path::{
-    has_trailing_slash, local_path, redirect_location, to_fs_path, translate_path,
-};
+use crate::path::{has_trailing_slash, local_path, redirect_location, to_fs_path, translate_path};
 use crate::plan::{Plan, PlanBody};
 use crate::response::{append_extra_headers, response_head};
 use crate::time::date_time_string;
