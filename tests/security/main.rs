@@ -16,3 +16,4 @@ mod cli;
 mod redirects;
 mod requests;
 mod symlinks;
+mod targets;
