@@ -91,6 +91,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod beneath;
 pub mod cgi;
 mod conditional;
 mod context;
