@@ -174,6 +174,52 @@ impl Lookup {
         }
     }
 
+    /// [`open`](Self::open), also saying where a link led: `None` when no link was followed
+    /// (the place is `rel` itself), else the place's components below the root.
+    ///
+    /// With CGI on, a link into a CGI directory must not serve a script's source; the caller
+    /// compares the place with the CGI directories. `openat2` with `RESOLVE_NO_SYMLINKS`
+    /// keeps the usual case one system call; a path with a link in it is walked.
+    /// With `follow_symlinks` the place is never reported (CPython's behaviour).
+    pub(crate) fn open_resolved(
+        &self,
+        rel: &Path,
+        flags: OFlags,
+    ) -> io::Result<(OwnedFd, Option<Vec<Vec<u8>>>)> {
+        if self.follow_symlinks {
+            return Ok((self.open(rel, flags)?, None));
+        }
+        let flags = flags | OFlags::CLOEXEC;
+        let rel = rel.as_os_str().as_bytes();
+        if OPENAT2.load(Ordering::Relaxed) != OPENAT2_MISSING {
+            let resolve =
+                ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS | ResolveFlags::NO_SYMLINKS;
+            for _ in 0..3 {
+                match rustix::fs::openat2(
+                    self.root.fd(),
+                    OsStr::from_bytes(rel),
+                    flags,
+                    Mode::empty(),
+                    resolve,
+                ) {
+                    Ok(fd) => {
+                        OPENAT2.store(OPENAT2_WORKS, Ordering::Relaxed);
+                        return Ok((fd, None));
+                    }
+                    Err(Errno::AGAIN) => {}
+                    Err(Errno::NOSYS) => {
+                        OPENAT2.store(OPENAT2_MISSING, Ordering::Relaxed);
+                        break;
+                    }
+                    // `ELOOP`: a link on the way (or too many), which the walk follows.
+                    Err(Errno::LOOP | Errno::XDEV | Errno::PERM) => break,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        walk(&self.root, rel, flags).map(|(fd, names)| (fd, Some(names)))
+    }
+
     /// `stat(rel)`, following links as [`open`](Self::open) would.
     pub(crate) fn stat(&self, rel: &Path) -> io::Result<Stat> {
         if self.follow_symlinks {
@@ -630,6 +676,27 @@ mod tests {
         assert!(!lookup.is_dir(Path::new("etc")));
         assert!(lookup.is_dir(Path::new("link-sub")));
         assert!(!lookup.is_dir(Path::new("link-a")));
+    }
+
+    #[test]
+    fn open_resolved_reports_the_place_only_after_a_link() {
+        let t = tree();
+        let settings = crate::Settings::new(&t.root);
+        let lookup = Lookup::new(&settings).unwrap();
+        let (fd, place) = lookup.open_resolved(Path::new("sub/b.txt"), READ).unwrap();
+        assert_eq!(read(fd), b"bravo");
+        if openat2_works() {
+            assert_eq!(place, None);
+        }
+        let (fd, place) = lookup
+            .open_resolved(Path::new("link-sub/b.txt"), READ)
+            .unwrap();
+        assert_eq!(read(fd), b"bravo");
+        assert_eq!(place, Some(vec![b"sub".to_vec(), b"b.txt".to_vec()]));
+        assert_eq!(
+            errno(lookup.open_resolved(Path::new("up/secret.txt"), READ)),
+            Errno::XDEV
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ use protocol::RequestHead;
 use rustix::fs::{FileType, OFlags};
 
 use crate::beneath::{Lookup, may_be_directory, relative};
+use crate::cgi::cgi_info;
 use crate::conditional::is_not_modified;
 use crate::error_page::send_error;
 use crate::listing::list_directory_at;
@@ -38,12 +39,23 @@ enum Found {
 
 /// Opens `rel` (beneath the root, see [`Lookup`]) without blocking or inheriting it, and says
 /// what it is.
-fn open_and_look(fs: &Lookup, rel: &Path) -> Found {
+///
+/// With CGI on, a regular file that a link leads to inside a CGI directory is not served: its
+/// URL did not name a script, so it would be served as text, source and all.
+fn open_and_look(settings: &Settings, fs: &Lookup, rel: &Path) -> Found {
     let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY;
-    match fs.open(rel, flags) {
-        Ok(fd) => {
+    let opened = if settings.cgi.enabled {
+        fs.open_resolved(rel, flags)
+    } else {
+        fs.open(rel, flags).map(|fd| (fd, None))
+    };
+    match opened {
+        Ok((fd, place)) => {
             let file = File::from(fd);
             match file.metadata() {
+                Ok(m) if m.is_file() && place.is_some_and(|p| in_cgi_directory(settings, &p)) => {
+                    Found::Nothing
+                }
                 Ok(m) if m.is_file() => Found::File(file, m),
                 Ok(m) if m.is_dir() => Found::Dir(Some(file.into())),
                 _ => Found::Nothing,
@@ -53,6 +65,16 @@ fn open_and_look(fs: &Lookup, rel: &Path) -> Found {
         Err(e) if may_be_directory(&e) && fs.is_dir(rel) => Found::Dir(None),
         Err(_) => Found::Nothing,
     }
+}
+
+/// Whether the file at `place` (components below the root) lies in a CGI directory.
+fn in_cgi_directory(settings: &Settings, place: &[Vec<u8>]) -> bool {
+    let mut url = Vec::new();
+    for name in place {
+        url.push(b'/');
+        url.extend_from_slice(name);
+    }
+    cgi_info(&settings.cgi.directories, &url).is_some()
 }
 
 /// `send_head()` for `GET` and `HEAD`, given `self.path` (see [`request_path`](crate::request_path)).
@@ -85,7 +107,7 @@ pub(crate) fn send_head(
     let Ok(fs) = Lookup::new(settings) else {
         return not_found();
     };
-    match open_and_look(&fs, &rel) {
+    match open_and_look(settings, &fs, &rel) {
         Found::File(file, meta) => serve_file(settings, head, ctx, &rel, file, &meta),
         Found::Nothing => not_found(),
         Found::Dir(dir) => {
@@ -103,7 +125,7 @@ pub(crate) fn send_head(
             }
             for index in &settings.index_pages {
                 let index_path = rel.join(index);
-                match open_and_look(&fs, &index_path) {
+                match open_and_look(settings, &fs, &index_path) {
                     Found::File(file, meta) => {
                         return serve_file(settings, head, ctx, &index_path, file, &meta);
                     }
