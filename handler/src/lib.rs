@@ -82,6 +82,13 @@
 //!   phrase become `?` in the status line (the page keeps them).
 //! - Only regular files are served (a FIFO or device under the root is 404), and files are
 //!   opened non-blocking, so a FIFO cannot hang the server.
+//! - Symbolic links may not lead outside the served root: files, directories, index pages and
+//!   listings are opened beneath the root's descriptor (`openat2` with `RESOLVE_BENEATH`, or a
+//!   component-by-component walk on older kernels), so such a path is 404 `File not found`.
+//!   A listing still names such a link (`etc@`) but not as a directory (no `/` in its `href`).
+//!   Links inside the root work, absolute ones included. With CGI on, a link into a CGI
+//!   directory does not serve a script as a file. [`Settings::follow_symlinks`] restores
+//!   CPython's behaviour.
 //! - MIME types come from `mime_guess` corrected to CPython's built-in table, without reading
 //!   `/etc/mime.types` (which makes CPython's answers machine-dependent).
 //! - CGI: request-dependent variables are not inherited from the server's environment; the
@@ -91,6 +98,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod beneath;
 pub mod cgi;
 mod conditional;
 mod context;

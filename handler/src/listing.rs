@@ -4,14 +4,17 @@
 //! whole request path, query included, percent-decoded, as CPython 3.11 to 3.13 do, because
 //! CPython's own `test_undecodable_parameter` asserts it.
 
-use std::fs;
+use std::ffi::OsStr;
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, statat};
 
 use crate::Settings;
+use crate::beneath::Lookup;
 use crate::error_page::send_error;
 use crate::plan::{Plan, PlanBody};
 use crate::pystr::{
@@ -32,6 +35,10 @@ struct Entry {
 /// `list_directory(path)`: reads `dir` and plans the listing page (200), or 404
 /// `No permission to list directory` when it cannot be read. `request_path` is `self.path`
 /// (what the title shows).
+///
+/// `dir` is opened as given and links in it are followed wherever they lead, as in CPython;
+/// requests served by [`plan_request`](crate::plan_request) list through the descriptor their
+/// lookup opened beneath the root instead.
 pub fn list_directory(
     settings: &Settings,
     dir: &Path,
@@ -39,7 +46,43 @@ pub fn list_directory(
     head_request: bool,
     now: SystemTime,
 ) -> Plan {
-    let Some(mut entries) = read_entries(dir) else {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let entries = rustix::fs::open(dir, flags, Mode::empty())
+        .ok()
+        .and_then(|fd| {
+            read_entries(fd, |name| {
+                std::fs::metadata(dir.join(OsStr::from_bytes(name))).is_ok_and(|m| m.is_dir())
+            })
+        });
+    plan_listing(settings, entries, request_path, head_request, now)
+}
+
+/// The listing of the directory open as `dir` (`None`: it could not be opened for reading),
+/// found at `rel` beneath the root. A link in it counts as a directory (`href` ending in `/`)
+/// only if `fs` would enter it: a link to a directory outside the root is listed by name, as
+/// CPython lists it, but as a plain entry, and following it gives 404.
+pub(crate) fn list_directory_at(
+    settings: &Settings,
+    fs: &Lookup,
+    dir: Option<OwnedFd>,
+    rel: &Path,
+    request_path: &[u8],
+    head_request: bool,
+    now: SystemTime,
+) -> Plan {
+    let entries =
+        dir.and_then(|fd| read_entries(fd, |name| fs.is_dir(&rel.join(OsStr::from_bytes(name)))));
+    plan_listing(settings, entries, request_path, head_request, now)
+}
+
+fn plan_listing(
+    settings: &Settings,
+    entries: Option<Vec<Entry>>,
+    request_path: &[u8],
+    head_request: bool,
+    now: SystemTime,
+) -> Plan {
+    let Some(mut entries) = entries else {
         return send_error(
             settings,
             404,
@@ -69,23 +112,36 @@ pub fn list_directory(
     }
 }
 
-fn read_entries(dir: &Path) -> Option<Vec<Entry>> {
+/// `os.listdir` of the open directory `fd`, with `os.path.islink` and `os.path.isdir` for
+/// each entry; `link_is_dir(name)` answers `isdir` for a symbolic link.
+fn read_entries(fd: OwnedFd, link_is_dir: impl Fn(&[u8]) -> bool) -> Option<Vec<Entry>> {
     let mut entries = Vec::new();
-    for item in fs::read_dir(dir).ok()? {
+    let mut dir = Dir::new(fd).ok()?;
+    // Not a `for` loop: the directory's descriptor is borrowed between reads.
+    while let Some(item) = dir.read() {
         // CPython's os.listdir fails as a whole on a read error: so does this.
         let item = item.ok()?;
-        let name = item.file_name();
-        let raw = name.as_bytes().to_vec();
+        let raw = item.file_name().to_bytes();
+        if raw == b"." || raw == b".." {
+            continue;
+        }
+        let raw = raw.to_vec();
         let text = fs_decode(&raw).into_owned();
-        // `os.path.islink` (lstat) and `os.path.isdir` (stat, following links). The entry type
-        // from readdir answers both without a syscall unless the entry is a link.
-        let file_type = item
-            .file_type()
-            .or_else(|_| fs::symlink_metadata(item.path()).map(|m| m.file_type()));
-        let is_link = file_type.as_ref().is_ok_and(fs::FileType::is_symlink);
-        let is_dir = match &file_type {
-            Ok(t) if !t.is_symlink() => t.is_dir(),
-            _ => fs::metadata(item.path()).is_ok_and(|m| m.is_dir()),
+        // The entry type from readdir answers `islink` and, for anything but a link, `isdir`
+        // without a system call; some file systems leave it unknown, and then `lstat` does.
+        let mut file_type = item.file_type();
+        if file_type == FileType::Unknown {
+            file_type = dir
+                .fd()
+                .ok()
+                .and_then(|d| statat(d, OsStr::from_bytes(&raw), AtFlags::SYMLINK_NOFOLLOW).ok())
+                .map_or(FileType::Unknown, |st| FileType::from_raw_mode(st.st_mode));
+        }
+        let is_link = file_type == FileType::Symlink;
+        let is_dir = if is_link {
+            link_is_dir(&raw)
+        } else {
+            file_type == FileType::Directory
         };
         entries.push(Entry {
             raw,

@@ -6,6 +6,8 @@
 
 use std::path::PathBuf;
 
+use crate::beneath::RootCache;
+
 /// CPython's `DEFAULT_ERROR_MESSAGE` (3.14, with the dark-mode style block): a `%`-template with
 /// the keys `code`, `message` and `explain`.
 pub const DEFAULT_ERROR_MESSAGE: &str = "\
@@ -75,6 +77,9 @@ pub struct Settings {
     /// Serve paths whose symbolic links lead outside [`directory`](Self::directory), as
     /// CPython does (CLI `--follow-symlinks`). Off by default: such a path is a 404.
     pub follow_symlinks: bool,
+    /// The root's descriptor, opened on the first request (see the `beneath` module). Not a
+    /// setting: it compares equal and is not cloned.
+    pub(crate) root_cache: RootCache,
 }
 
 /// The CGI part of the settings (`CGIHTTPRequestHandler`, CLI `--cgi`).
@@ -129,6 +134,7 @@ impl Settings {
             cgi: CgiSettings::default(),
             compat: false,
             follow_symlinks: false,
+            root_cache: RootCache::default(),
         }
     }
 
