@@ -130,7 +130,12 @@ impl Pump {
         }
     }
 
-    fn run(mut self, driver: &mut Driver<'_>, output: &mut CgiOutput, deadline: Instant) -> Outcome {
+    fn run(
+        mut self,
+        driver: &mut Driver<'_>,
+        output: &mut CgiOutput,
+        deadline: Instant,
+    ) -> Outcome {
         loop {
             if output.is_failed() {
                 return Outcome::Refused;

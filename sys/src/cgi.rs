@@ -262,7 +262,10 @@ mod tests {
         // A zombie still answers kill(0); look at its state instead.
         std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .ok()
-            .and_then(|s| s.rsplit_once(')').map(|(_, r)| r.trim_start().starts_with('Z')))
+            .and_then(|s| {
+                s.rsplit_once(')')
+                    .map(|(_, r)| r.trim_start().starts_with('Z'))
+            })
             .is_some_and(|zombie| !zombie)
     }
 
@@ -304,7 +307,13 @@ mod tests {
 
     #[test]
     fn exit_messages() {
-        assert_eq!(exit_message(ExitStatus::from_raw(0)), "CGI script exited OK");
-        assert_eq!(exit_message(ExitStatus::from_raw(3 << 8)), "CGI script exit code 3");
+        assert_eq!(
+            exit_message(ExitStatus::from_raw(0)),
+            "CGI script exited OK"
+        );
+        assert_eq!(
+            exit_message(ExitStatus::from_raw(3 << 8)),
+            "CGI script exit code 3"
+        );
     }
 }
