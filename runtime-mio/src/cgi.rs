@@ -1,25 +1,26 @@
 //! A CGI script's three pipes on the reactor.
 //!
-//! The script is spawned with `runtime_std::cgi::command` (own process group, clean
-//! environment, `nobody` as root). Its stdin, stdout and stderr become mio pipes, each under
-//! its own token that the service maps to the owning connection. The request body flows in one
-//! chunk at a time: while a chunk waits for room in the stdin pipe, the connection stops
-//! reading the socket. Stdout is read only while the core's send queue is below its high-water
-//! mark, and goes out verbatim after the `Script output follows` head. Stderr lines go to the
-//! log. A script that closed its output but has not exited yet is handed to the
-//! [`Reaper`]; past the time limit, scripts are killed with their process group. Dropping a
-//! run kills and reaps its script, so no path leaves a zombie.
+//! The script is spawned by the `sys` crate (own process group, clean environment, `nobody`
+//! as root). Its stdin, stdout and stderr become mio pipes, each under its own token that the
+//! service maps to the owning connection. The request body flows in one chunk at a time: while
+//! a chunk waits for room in the stdin pipe, the connection stops reading the socket. Stdout
+//! goes through `handler::cgi::CgiOutput` (the head, then the body, read only while the core's
+//! send queue is below its high-water mark). Stderr lines go to the log. When the output
+//! closes the response ends, and a script that has not exited yet is handed to the
+//! [`Reaper`], which kills its group after [`sys::cgi::EXIT_GRACE`] (or at the time limit).
+//! Dropping a run kills and reaps its script, so no path leaves a process or a zombie.
 
 use std::io::{self, Read, Write};
 use std::net::IpAddr;
-use std::process::Child;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
+use handler::Settings;
+use handler::cgi::{CgiOutput, LogLines};
 use mio::unix::pipe::{Receiver, Sender};
 use mio::{Interest, Registry, Token};
-use protocol::ServerConnection;
-use runtime_std::cgi::{exit_message, kill_and_reap};
+use protocol::{ResponseHead, ServerConnection, UsageError};
+use sys::cgi::{Process, Script, exit_message};
 
 use crate::reap::Reaper;
 use crate::shared::log_message;
@@ -37,8 +38,8 @@ struct Pipe<T> {
 /// A running script, owned by its connection.
 #[derive(Debug)]
 pub(crate) struct CgiRun {
-    /// `None` once reaped or handed to the reaper.
-    child: Option<Child>,
+    /// `None` once handed to the reaper (dropping it kills and reaps the script).
+    process: Option<Process>,
     stdin: Option<Pipe<Sender>>,
     stdout: Option<Pipe<Receiver>>,
     stderr: Option<Pipe<Receiver>>,
@@ -46,44 +47,60 @@ pub(crate) struct CgiRun {
     pending: Option<Bytes>,
     /// Request body is still to come.
     body_open: bool,
-    /// A partial stderr line.
-    err_line: BytesMut,
+    /// The script's stdout, read as a response (boxed: it holds the head being built).
+    output: Box<CgiOutput>,
+    /// Its stderr, cut into log lines.
+    err_lines: LogLines,
     deadline: Instant,
     peer: IpAddr,
 }
 
 impl CgiRun {
     /// Spawns the script and registers its pipes under `tokens` (stdin, stdout, stderr), whose
-    /// slab keys are `keys`.
+    /// slab keys are `keys`. `response` is the planned head ([`CgiOutput`] decides when and how
+    /// it goes out; see [`CgiRun::begin`]).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one call site; the pieces come from different owners"
+    )]
     pub(crate) fn start(
         spec: &handler::CgiSpec,
+        response: ResponseHead,
+        compat: bool,
         registry: &Registry,
         keys: [usize; 3],
         tokens: [Token; 3],
         deadline: Instant,
         peer: IpAddr,
     ) -> io::Result<Self> {
-        let mut child = runtime_std::cgi::command(spec).spawn()?;
+        let Script {
+            process,
+            stdin,
+            stdout,
+            stderr,
+            ..
+        } = sys::cgi::spawn(spec)?;
         let mut run = Self {
-            stdin: child.stdin.take().map(|s| Pipe {
-                io: Sender::from(s),
+            stdin: Some(Pipe {
+                io: Sender::from(stdin),
                 key: keys[0],
                 ready: true,
             }),
-            stdout: child.stdout.take().map(|s| Pipe {
-                io: Receiver::from(s),
+            stdout: Some(Pipe {
+                io: Receiver::from(stdout),
                 key: keys[1],
                 ready: true,
             }),
-            stderr: child.stderr.take().map(|s| Pipe {
-                io: Receiver::from(s),
+            stderr: Some(Pipe {
+                io: Receiver::from(stderr),
                 key: keys[2],
                 ready: true,
             }),
-            child: Some(child),
+            process: Some(process),
             pending: None,
             body_open: true,
-            err_line: BytesMut::new(),
+            output: Box::new(CgiOutput::for_spec(spec, response, compat)),
+            err_lines: LogLines::new(),
             deadline,
             peer,
         };
@@ -99,6 +116,15 @@ impl CgiRun {
             }
         }
         Ok(run)
+    }
+
+    /// Queues what goes out before the script writes anything (`--compat` sends its head).
+    pub(crate) fn begin(
+        &mut self,
+        core: &mut ServerConnection,
+        settings: &Settings,
+    ) -> Result<(), UsageError> {
+        self.output.drive(core, settings, SystemTime::now())
     }
 
     /// A readiness edge on the pipe with slab key `key`.
@@ -146,12 +172,18 @@ impl CgiRun {
     pub(crate) fn pump(
         &mut self,
         core: &mut ServerConnection,
+        settings: &Settings,
         buf: &mut [u8],
         registry: &Registry,
         freed: &mut Vec<usize>,
     ) -> bool {
         let stdin = self.feed_stdin();
-        let stdout = self.read_stdout(core, buf);
+        let stdout = self.read_stdout(core, settings, buf);
+        if self.output.is_failed() {
+            // The output was refused (the 502 page is queued): the run is over.
+            self.close_pipes(registry, freed);
+            return true;
+        }
         let stderr = self.read_stderr(buf);
         // Stdin closes once the body is complete and in the pipe (the script sees EOF).
         let stdin_done = stdin == Flow::Closed || (self.pending.is_none() && !self.body_open);
@@ -163,7 +195,7 @@ impl CgiRun {
         {
             close(pipe, registry, freed);
             // The script's output is complete: so is the response.
-            if core.finish_response().is_err() {
+            if self.output.end(core, settings, SystemTime::now()).is_err() {
                 core.abort();
             }
         }
@@ -171,10 +203,8 @@ impl CgiRun {
             && let Some(pipe) = self.stderr.take()
         {
             close(pipe, registry, freed);
-            if !self.err_line.is_empty() {
-                let line = self.err_line.split();
-                log_message(self.peer, &String::from_utf8_lossy(&line));
-            }
+            let peer = self.peer;
+            self.err_lines.finish(|line| log_message(peer, line));
         }
         [stdin, stdout, stderr].iter().any(|f| *f != Flow::Idle)
     }
@@ -197,27 +227,39 @@ impl CgiRun {
         self.stdout.is_none() && self.stderr.is_none()
     }
 
-    /// Reaps the script if it has exited, else hands it to `reaper`.
+    /// The output is done: reaps the script (and kills what it left in its group) if it has
+    /// exited, else hands it to `reaper`, which gives it [`sys::cgi::EXIT_GRACE`] (within its
+    /// time limit), or none if its output was refused.
     pub(crate) fn finish(mut self, reaper: &mut Reaper) {
-        if let Some(mut child) = self.child.take() {
-            match child.try_wait() {
-                Ok(Some(status)) => log_message(self.peer, &exit_message(status)),
-                Ok(None) => reaper.push(child, self.peer, self.deadline),
-                Err(_) => {}
+        if let Some(mut process) = self.process.take() {
+            if let Some(status) = process.try_reap() {
+                log_message(self.peer, &exit_message(status));
+                return;
             }
+            let now = Instant::now();
+            let give_up = if self.output.is_failed() {
+                now
+            } else {
+                self.deadline.min(now + sys::cgi::EXIT_GRACE)
+            };
+            reaper.push(process, self.peer, give_up, self.deadline);
         }
     }
 
-    /// The time limit passed: kills the script and ends the response where it stands.
-    pub(crate) fn time_out(mut self, core: &mut ServerConnection) {
-        if let Some(mut child) = self.child.take() {
-            let status = kill_and_reap(&mut child);
+    /// The time limit passed: ends the response where it stands (a 502 page if nothing was
+    /// sent yet), kills the script's group and hands it to `reaper` to be reaped.
+    pub(crate) fn time_out(
+        mut self,
+        core: &mut ServerConnection,
+        settings: &Settings,
+        reaper: &mut Reaper,
+    ) {
+        if let Some(mut process) = self.process.take() {
+            process.kill_group();
             log_message(self.peer, "CGI script timed out and was killed");
-            if let Ok(status) = status {
-                log_message(self.peer, &exit_message(status));
-            }
+            reaper.push(process, self.peer, Instant::now(), self.deadline);
         }
-        if core.finish_response().is_err() {
+        if self.output.end(core, settings, SystemTime::now()).is_err() {
             core.abort();
         }
     }
@@ -248,16 +290,26 @@ impl CgiRun {
         Flow::Moved
     }
 
-    fn read_stdout(&mut self, core: &mut ServerConnection, buf: &mut [u8]) -> Flow {
+    fn read_stdout(
+        &mut self,
+        core: &mut ServerConnection,
+        settings: &Settings,
+        buf: &mut [u8],
+    ) -> Flow {
         let Some(stdout) = &mut self.stdout else {
             return Flow::Idle;
         };
-        if !stdout.ready || !core.wants_body_data() {
+        if !stdout.ready || !(self.output.reads_freely() || core.wants_body_data()) {
             return Flow::Idle;
         }
         match read_pipe(stdout, buf) {
             Ok(n) => {
-                if core.send_body(Bytes::copy_from_slice(&buf[..n])).is_err() {
+                self.output.push(&buf[..n]);
+                if self
+                    .output
+                    .drive(core, settings, SystemTime::now())
+                    .is_err()
+                {
                     core.abort();
                 }
                 Flow::Moved
@@ -275,25 +327,12 @@ impl CgiRun {
         }
         match read_pipe(stderr, buf) {
             Ok(n) => {
-                self.err_line.extend_from_slice(&buf[..n]);
-                while let Some(end) = self.err_line.iter().position(|&b| b == b'\n') {
-                    let line = self.err_line.split_to(end + 1);
-                    let text = String::from_utf8_lossy(&line);
-                    log_message(self.peer, text.trim_end_matches(['\r', '\n']));
-                }
+                let peer = self.peer;
+                self.err_lines
+                    .push(&buf[..n], |line| log_message(peer, line));
                 Flow::Moved
             }
             Err(flow) => flow,
-        }
-    }
-}
-
-impl Drop for CgiRun {
-    /// A run dropped with its script still attached (the client went away, the server
-    /// stopped): kill the whole process group and reap, so nothing is left behind.
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = kill_and_reap(&mut child);
         }
     }
 }

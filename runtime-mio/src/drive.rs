@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use handler::session::Action;
 use mio::Registry;
-use protocol::{RequestHead, ResponseBody, ResponseHead};
+use protocol::{RequestHead, ResponseHead};
 use runtime_std::Service;
 
 use crate::cgi::CgiRun;
@@ -94,7 +94,7 @@ impl HttpService {
         {
             let mut freed = Vec::new();
             run.close_pipes(registry, &mut freed);
-            run.time_out(&mut conn.core);
+            run.time_out(&mut conn.core, &self.shared.settings, &mut self.reaper);
             self.free(&freed);
         }
         // Re-arms with the real deadline when this entry fired early.
@@ -193,13 +193,19 @@ impl HttpService {
         let keys = [(); 3].map(|()| self.slots.insert(Slot::Pipe { owner }));
         let tokens = keys.map(|key| self.token(key));
         let deadline = Instant::now() + self.shared.cgi_timeout;
-        match CgiRun::start(spec, registry, keys, tokens, deadline, peer) {
+        let settings = &self.shared.settings;
+        match CgiRun::start(
+            spec,
+            response.clone(),
+            settings.compat,
+            registry,
+            keys,
+            tokens,
+            deadline,
+            peer,
+        ) {
             Ok(mut run) => {
-                if conn
-                    .core
-                    .send_response(response, ResponseBody::Passthrough)
-                    .is_ok()
-                {
+                if run.begin(&mut conn.core, settings).is_ok() {
                     conn.job = Some(Box::new(Job::Cgi(run)));
                 } else {
                     let mut freed = Vec::new();
@@ -254,7 +260,13 @@ impl HttpService {
             Some(Job::Custom(run)) => run.pump(&conn.core),
             Some(Job::Cgi(run)) => {
                 let mut freed = Vec::new();
-                let progress = run.pump(&mut conn.core, &mut self.buf, registry, &mut freed);
+                let progress = run.pump(
+                    &mut conn.core,
+                    &self.shared.settings,
+                    &mut self.buf,
+                    registry,
+                    &mut freed,
+                );
                 self.free(&freed);
                 if run.output_done()
                     && let Some(job) = conn.job.take()

@@ -1,28 +1,37 @@
-//! Running a CGI script under `smol::process`: the request body into its stdin, its stdout
-//! out through the core, its stderr to the log, a time limit on the whole process group.
+//! Running a CGI script on smol: the request body into its stdin, its stdout out through the
+//! core (as `handler::cgi::CgiOutput` reads it), its stderr to the log, a time limit on the
+//! whole process group. The process itself (spawn, kill the group, reap) is the `sys` crate's.
 //!
 //! One loop waits on every source at once (socket readable, socket writable, stdin room,
 //! stdout data, stderr data, the deadline) and handles one that is ready. Backpressure both
-//! ways: the socket is read only once the previous body chunk went into the pipe, and stdout
-//! is read only while the core [`wants_body_data`](protocol::ServerConnection::wants_body_data).
+//! ways: the socket is read only once the previous body chunk went into the pipe, and the
+//! script's body is read only while the core
+//! [`wants_body_data`](protocol::ServerConnection::wants_body_data). When the run ends the
+//! response is finished first; then the script gets [`sys::cgi::EXIT_GRACE`] (within its time
+//! limit) to exit, and its whole group is killed and reaped, waiting on timers, not blocking.
 
 use std::io;
 use std::pin::Pin;
-use std::process::{ExitStatus, Stdio};
+use std::process::{ChildStderr, ChildStdin, ChildStdout};
+use std::sync::Arc;
 use std::task::Poll;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
+use handler::cgi::{CgiOutput, LogLines};
 use handler::session::{BodyPart, next_body_part};
-use protocol::{ResponseBody, ResponseHead};
+use protocol::ResponseHead;
 use smol::io::{AsyncRead, AsyncWrite};
-use smol::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
-use smol::{Timer, future};
+use smol::{Async, Timer, future};
+use sys::cgi::{Exit, Process, Script, exit_message};
 
 use crate::connection::Connection;
 
 /// How much script output is read per call.
 const READ_CHUNK: usize = 16 * 1024;
+
+/// How long reaping a killed script may take.
+const REAP_LIMIT: Duration = Duration::from_secs(1);
 
 /// How the pumping ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,75 +42,96 @@ enum Outcome {
     TimedOut,
     /// The client went away or the socket failed.
     ClientGone,
+    /// The script's output was refused (`502 Bad Gateway` is queued instead).
+    Refused,
 }
 
-/// Runs `spec`, answering with `response` (sent with a passthrough body once it runs).
+/// Runs `spec`, answering with what it writes (see [`CgiOutput`]).
 pub(crate) async fn run(conn: &mut Connection, spec: handler::CgiSpec, response: ResponseHead) {
-    let mut command = Command::from(runtime_std::cgi::command(&spec));
-    // async-process resets unset stdio to `inherit` when spawning, whatever the std command
-    // said: ask for the pipes again. Environment, directory, process group and user are
-    // kept from the std command.
-    command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = match command.spawn() {
-        Ok(child) => child,
+    let Script {
+        mut process,
+        stdin,
+        stdout,
+        stderr,
+        ..
+    } = match sys::cgi::spawn(&spec) {
+        Ok(script) => script,
         Err(e) => {
             log(conn, &format!("CGI script failed to start: {e}"));
             conn.core.abort();
             return;
         }
     };
-    let deadline = Instant::now() + conn.shared.cgi_timeout;
-    let started = conn
-        .core
-        .send_response(&response, ResponseBody::Passthrough)
+    let shared = Arc::clone(&conn.shared);
+    let settings = &shared.settings;
+    let mut output = CgiOutput::for_spec(&spec, response, settings.compat);
+    let deadline = Instant::now() + shared.cgi_timeout;
+    let started = output
+        .drive(&mut conn.core, settings, SystemTime::now())
         .is_ok()
         && conn.flush().await.is_ok();
-    let pump = match (child.stdout.take(), child.stderr.take()) {
-        (Some(stdout), Some(stderr)) if started => {
-            Some(Pump::new(child.stdin.take(), stdout, stderr))
-        }
+    let pump = match (Async::new(stdin), Async::new(stdout), Async::new(stderr)) {
+        (Ok(stdin), Ok(stdout), Ok(stderr)) if started => Some(Pump::new(stdin, stdout, stderr)),
         _ => None,
     };
-    let mut outcome = match pump {
-        Some(pump) => pump.run(conn, deadline).await,
+    let outcome = match pump {
+        Some(pump) => pump.run(conn, &mut output, deadline).await,
         None => Outcome::ClientGone,
     };
-    let status = if outcome == Outcome::Finished {
-        // Output is closed; the script may still linger, so the time limit still holds.
-        let exited = future::or(async { Some(child.status().await) }, async {
-            Timer::at(deadline).await;
-            None
-        });
-        if let Some(status) = exited.await {
-            status
-        } else {
-            outcome = Outcome::TimedOut;
-            kill_and_reap(&mut child).await
-        }
+    // The client is answered before the script is waited for.
+    if outcome != Outcome::ClientGone
+        && (output
+            .end(&mut conn.core, settings, SystemTime::now())
+            .is_err()
+            || conn.flush().await.is_err())
+    {
+        conn.core.abort();
+    }
+    let give_up = if outcome == Outcome::Finished {
+        deadline.min(Instant::now() + sys::cgi::EXIT_GRACE)
     } else {
-        kill_and_reap(&mut child).await
+        Instant::now()
     };
-    if outcome == Outcome::TimedOut {
+    let exit = reap(&mut process, give_up).await;
+    let timed_out = outcome == Outcome::TimedOut
+        || (matches!(exit, Some(Exit::Killed(_))) && Instant::now() >= deadline);
+    if timed_out {
         log(conn, "CGI script timed out and was killed");
     }
-    if let Ok(status) = status {
-        log(conn, &runtime_std::cgi::exit_message(status));
-    }
-    if conn.core.finish_response().is_err() || conn.flush().await.is_err() {
-        conn.core.abort();
+    if let Some(exit) = exit {
+        log(conn, &exit_message(exit.status()));
     }
 }
 
-/// Kills the script's whole process group (grandchildren too) and reaps the script.
-async fn kill_and_reap(child: &mut Child) -> io::Result<ExitStatus> {
-    if let Some(pid) = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap_or(0)) {
-        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+/// Waits on timers (never blocking the executor) for the script to exit until `give_up`,
+/// then kills its group; either way reaps it. `None` if it could not be reaped in time (the
+/// drop of `process` tries once more).
+async fn reap(process: &mut Process, give_up: Instant) -> Option<Exit> {
+    let mut pause = Duration::from_millis(1);
+    let mut killed = false;
+    let mut limit = give_up;
+    loop {
+        if let Some(status) = process.try_reap() {
+            return Some(if killed {
+                Exit::Killed(status)
+            } else {
+                Exit::Exited(status)
+            });
+        }
+        let now = Instant::now();
+        if now >= limit {
+            if killed {
+                return None;
+            }
+            process.kill_group();
+            killed = true;
+            limit = now + REAP_LIMIT;
+            pause = Duration::from_millis(1);
+            continue;
+        }
+        Timer::after(pause.min(limit - now)).await;
+        pause = (pause * 2).min(Duration::from_millis(20));
     }
-    let _ = child.kill();
-    child.status().await
 }
 
 fn log(conn: &Connection, message: &str) {
@@ -124,37 +154,49 @@ enum Ready {
 
 /// The streams of one script run.
 struct Pump {
-    stdin: Option<ChildStdin>,
-    stdout: Option<ChildStdout>,
-    stderr: Option<ChildStderr>,
+    stdin: Option<Async<ChildStdin>>,
+    stdout: Option<Async<ChildStdout>>,
+    stderr: Option<Async<ChildStderr>>,
     /// A body chunk (or the rest of one) waiting for room in the stdin pipe.
     pending: Option<Bytes>,
     /// Whether request body is still to come.
     body_open: bool,
     out_buf: Vec<u8>,
     err_buf: Vec<u8>,
-    /// Partial stderr line.
-    err_line: Vec<u8>,
+    /// Stderr, cut into log lines.
+    err_lines: LogLines,
 }
 
 impl Pump {
-    fn new(stdin: Option<ChildStdin>, stdout: ChildStdout, stderr: ChildStderr) -> Self {
+    fn new(
+        stdin: Async<ChildStdin>,
+        stdout: Async<ChildStdout>,
+        stderr: Async<ChildStderr>,
+    ) -> Self {
         Self {
-            stdin,
+            stdin: Some(stdin),
             stdout: Some(stdout),
             stderr: Some(stderr),
             pending: None,
             // Until EndOfRequest arrives (at once for a request without a body).
             body_open: true,
             out_buf: vec![0; READ_CHUNK],
-            err_buf: vec![0; 4096],
-            err_line: Vec::new(),
+            err_buf: vec![0; READ_CHUNK],
+            err_lines: LogLines::new(),
         }
     }
 
-    async fn run(mut self, conn: &mut Connection, deadline: Instant) -> Outcome {
+    async fn run(
+        mut self,
+        conn: &mut Connection,
+        output: &mut CgiOutput,
+        deadline: Instant,
+    ) -> Outcome {
         let mut timer = Timer::at(deadline);
         loop {
+            if output.is_failed() {
+                return Outcome::Refused;
+            }
             if self.stdout.is_none() && self.stderr.is_none() {
                 return Outcome::Finished;
             }
@@ -164,7 +206,7 @@ impl Pump {
             self.take_body_events(conn);
             let want_socket = self.pending.is_none() && self.body_open && conn.core.wants_read();
             let want_write = conn.core.has_pending_output();
-            let want_stdout = conn.core.wants_body_data();
+            let want_stdout = output.reads_freely() || conn.core.wants_body_data();
             let ready = future::poll_fn(|cx| {
                 if want_socket && conn.stream.poll_readable(cx).is_ready() {
                     return Poll::Ready(Ready::Socket);
@@ -194,7 +236,7 @@ impl Pump {
                 Ready::Writable => {}
                 Ready::Stdin(r) => self.wrote_stdin(r),
                 Ready::Stdout(r) => {
-                    if self.read_stdout(conn, r).is_err() {
+                    if self.read_stdout(conn, output, r).is_err() {
                         return Outcome::ClientGone;
                     }
                 }
@@ -238,13 +280,20 @@ impl Pump {
         }
     }
 
-    fn read_stdout(&mut self, conn: &mut Connection, result: io::Result<usize>) -> io::Result<()> {
+    fn read_stdout(
+        &mut self,
+        conn: &mut Connection,
+        output: &mut CgiOutput,
+        result: io::Result<usize>,
+    ) -> io::Result<()> {
         match result {
             Ok(0) => self.stdout = None,
-            Ok(n) => conn
-                .core
-                .send_body(Bytes::copy_from_slice(&self.out_buf[..n]))
-                .map_err(|e| io::Error::other(e.to_string()))?,
+            Ok(n) => {
+                output.push(&self.out_buf[..n]);
+                output
+                    .drive(&mut conn.core, &conn.shared.settings, SystemTime::now())
+                    .map_err(|e| io::Error::other(e.to_string()))?;
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => self.stdout = None,
         }
@@ -256,21 +305,11 @@ impl Pump {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Ok(0) | Err(_) => {
                 self.stderr = None;
-                if !self.err_line.is_empty() {
-                    log(conn, &String::from_utf8_lossy(&self.err_line));
-                    self.err_line.clear();
-                }
+                self.err_lines.finish(|line| log(conn, line));
             }
-            Ok(n) => {
-                self.err_line.extend_from_slice(&self.err_buf[..n]);
-                while let Some(end) = self.err_line.iter().position(|&b| b == b'\n') {
-                    let line: Vec<u8> = self.err_line.drain(..=end).collect();
-                    log(
-                        conn,
-                        String::from_utf8_lossy(&line).trim_end_matches(['\r', '\n']),
-                    );
-                }
-            }
+            Ok(n) => self
+                .err_lines
+                .push(&self.err_buf[..n], |line| log(conn, line)),
         }
     }
 }

@@ -35,12 +35,12 @@
 //!
 //! # CGI scripts
 //!
-//! A script runs under `smol::process` with the command `runtime_std::cgi::command` builds
-//! (clean environment, its own process group, `nobody` when the server runs as root). The
-//! request body streams into its stdin, its stdout goes out only while the core
-//! [`wants_body_data`](protocol::ServerConnection::wants_body_data), its stderr is logged line
-//! by line. Past [`ServerOptions::cgi_timeout`] the whole process group is killed; the
-//! script is always reaped.
+//! A script is spawned by the `sys` crate (clean environment, its own process group, `nobody`
+//! when the server runs as root) and its pipes are driven with `smol::Async`. The request body
+//! streams into its stdin, its stdout goes out (as `handler::cgi::CgiOutput` reads it) only
+//! while the core [`wants_body_data`](protocol::ServerConnection::wants_body_data), its stderr
+//! is logged line by line. When the run ends (output closed, client gone, or past
+//! [`ServerOptions::cgi_timeout`]) the whole process group is killed and the script reaped.
 //!
 //! # Your own handler
 //!

@@ -1,111 +1,86 @@
-//! Running a CGI script on the blocking runtime, and the process glue every runtime shares
-//! ([`command`], [`kill_and_reap`], [`exit_message`]).
+//! Running a CGI script on the blocking runtime.
 //!
-//! The connection thread multiplexes four streams with `poll(2)`: the socket (request body in),
-//! the script's stdin (body out), its stdout (response out, verbatim after our status line) and
-//! its stderr (the log). The request body is never held whole: a chunk is read from the socket
-//! only once the previous one went into the pipe. The script's output is read only while the
-//! core's send queue is below its high-water mark. A script past its time limit is killed with
-//! its whole process group and reaped; no zombie, no leaked descriptor.
+//! The process glue (spawn, kill the group, reap) is the `sys` crate's, the reading of the
+//! script's output `handler::cgi::CgiOutput`'s; this module moves the bytes. The connection
+//! thread multiplexes four streams with `poll(2)`: the socket (request body in), the script's
+//! stdin (body out), its stdout (the response) and its stderr (the log). The request body is
+//! never held whole: a chunk is read from the socket only once the previous one went into the
+//! pipe. The script's body is read only while the core's send queue is below its high-water
+//! mark. When the run ends the response is finished first, then the script gets
+//! [`sys::cgi::EXIT_GRACE`] (within its time limit) to exit, then its whole process group is
+//! killed and it is reaped: no process, zombie or descriptor is left behind.
 
 use std::io::{self, Read, Write};
-use std::os::fd::AsFd;
-use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{ChildStderr, ChildStdin, ChildStdout};
 use std::time::{Duration, Instant, SystemTime};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
+use handler::cgi::{CgiOutput, LogLines};
 use handler::session::{BodyPart, next_body_part};
-use protocol::{ResponseBody, ResponseHead};
+use protocol::ResponseHead;
 use rustix::event::{PollFd, PollFlags, poll};
+use sys::cgi::{Exit, Script, exit_message};
 
 use crate::drive::Driver;
 
 /// How much script output is read per call.
 const READ_CHUNK: usize = 64 * 1024;
 
-/// Builds the command for a CGI spec: a clean environment, its own process group (so a time
-/// limit kills grandchildren too), and `nobody` when the spec asks for it.
-pub fn command(spec: &handler::CgiSpec) -> Command {
-    use std::os::unix::process::CommandExt;
-    let mut command = Command::new(&spec.program);
-    command
-        .args(&spec.args)
-        .env_clear()
-        .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .current_dir(&spec.cwd)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    if let Some(gid) = spec.gid {
-        command.gid(gid);
-    }
-    if let Some(uid) = spec.uid {
-        command.uid(uid);
-    }
-    command
-}
+/// How long reaping a killed script may take.
+const REAP_LIMIT: Duration = Duration::from_secs(1);
 
-/// Kills the script's process group and reaps the script.
-pub fn kill_and_reap(child: &mut Child) -> io::Result<ExitStatus> {
-    if let Some(pid) = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap_or(0)) {
-        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-    }
-    let _ = child.kill();
-    child.wait()
-}
-
-/// CPython's log line for a finished script.
-pub fn exit_message(status: ExitStatus) -> String {
-    match status.code() {
-        Some(0) => "CGI script exited OK".to_owned(),
-        Some(code) => format!("CGI script exit code {code}"),
-        None => {
-            use std::os::unix::process::ExitStatusExt;
-            format!("CGI script exit status {:#x}", status.into_raw())
-        }
-    }
-}
-
-/// Runs `spec` for the request `head`, streaming its body in and the output out.
+/// Runs `spec`, answering with what it writes (see [`CgiOutput`]) and streaming the request
+/// body to it.
 pub(crate) fn run(driver: &mut Driver<'_>, spec: &handler::CgiSpec, response: &ResponseHead) {
-    let mut child = match command(spec).spawn() {
-        Ok(child) => child,
+    let Script {
+        mut process,
+        stdin,
+        stdout,
+        stderr,
+        ..
+    } = match sys::cgi::spawn(spec) {
+        Ok(script) => script,
         Err(e) => {
             log(driver, &format!("CGI script failed to start: {e}"));
             driver.core_mut().abort();
             return;
         }
     };
-    let stdin = child.stdin.take();
-    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-        let _ = kill_and_reap(&mut child);
-        driver.core_mut().abort();
-        return;
-    };
-    let started = driver
-        .core_mut()
-        .send_response(response, ResponseBody::Passthrough)
+    let settings = driver.settings();
+    let mut output = CgiOutput::for_spec(spec, response.clone(), settings.compat);
+    let deadline = Instant::now() + driver.cgi_timeout();
+    let started = output
+        .drive(driver.core_mut(), settings, SystemTime::now())
         .is_ok()
         && driver.flush().is_ok();
-    let deadline = Instant::now() + driver.cgi_timeout();
     let outcome = if started {
-        Pump::new(stdin, stdout, stderr).run(driver, deadline)
+        Pump::new(stdin, stdout, stderr).run(driver, &mut output, deadline)
     } else {
         Outcome::ClientGone
     };
-    let status = match outcome {
-        Outcome::Finished => child.wait(),
-        Outcome::TimedOut | Outcome::ClientGone => kill_and_reap(&mut child),
+    // The client is answered before the script is waited for.
+    if outcome != Outcome::ClientGone
+        && (output
+            .end(driver.core_mut(), settings, SystemTime::now())
+            .is_err()
+            || driver.flush().is_err())
+    {
+        driver.core_mut().abort();
+    }
+    let exit = if outcome == Outcome::Finished {
+        process.wait_until(deadline.min(Instant::now() + sys::cgi::EXIT_GRACE))
+    } else {
+        process
+            .kill_and_reap(Instant::now() + REAP_LIMIT)
+            .map(Exit::Killed)
     };
-    if outcome == Outcome::TimedOut {
+    let timed_out = outcome == Outcome::TimedOut
+        || (matches!(exit, Ok(Exit::Killed(_))) && Instant::now() >= deadline);
+    if timed_out {
         log(driver, "CGI script timed out and was killed");
     }
-    if let Ok(status) = status {
-        log(driver, &exit_message(status));
-    }
-    if driver.core_mut().finish_response().is_err() || driver.flush().is_err() {
-        driver.core_mut().abort();
+    if let Ok(exit) = exit {
+        log(driver, &exit_message(exit.status()));
     }
 }
 
@@ -125,6 +100,8 @@ enum Outcome {
     TimedOut,
     /// The client went away or the socket failed.
     ClientGone,
+    /// The script's output was refused (`502 Bad Gateway` is queued instead).
+    Refused,
 }
 
 /// The four streams of one script run.
@@ -136,31 +113,33 @@ struct Pump {
     pending: Option<Bytes>,
     /// Whether request body is still to come from the socket.
     body_open: bool,
-    /// Partial stderr line.
-    err_line: BytesMut,
+    /// Stderr, cut into log lines.
+    err_lines: LogLines,
 }
 
 impl Pump {
-    fn new(stdin: Option<ChildStdin>, stdout: ChildStdout, stderr: ChildStderr) -> Self {
-        for fd in [stdout.as_fd(), stderr.as_fd()] {
-            let _ = rustix::io::ioctl_fionbio(fd, true);
-        }
-        if let Some(stdin) = &stdin {
-            let _ = rustix::io::ioctl_fionbio(stdin, true);
-        }
+    fn new(stdin: ChildStdin, stdout: ChildStdout, stderr: ChildStderr) -> Self {
         Self {
-            stdin,
+            stdin: Some(stdin),
             stdout: Some(stdout),
             stderr: Some(stderr),
             pending: None,
             // Until EndOfRequest arrives (at once for a request without a body).
             body_open: true,
-            err_line: BytesMut::new(),
+            err_lines: LogLines::new(),
         }
     }
 
-    fn run(mut self, driver: &mut Driver<'_>, deadline: Instant) -> Outcome {
+    fn run(
+        mut self,
+        driver: &mut Driver<'_>,
+        output: &mut CgiOutput,
+        deadline: Instant,
+    ) -> Outcome {
         loop {
+            if output.is_failed() {
+                return Outcome::Refused;
+            }
             if self.stdout.is_none() && self.stderr.is_none() {
                 return Outcome::Finished;
             }
@@ -174,7 +153,7 @@ impl Pump {
             }
             let want_socket =
                 self.pending.is_none() && self.body_open && driver.core_mut().wants_read();
-            let want_stdout = driver.core_mut().wants_body_data();
+            let want_stdout = output.reads_freely() || driver.core_mut().wants_body_data();
             let mut fds = Vec::with_capacity(4);
             let socket = driver.socket_fd();
             if want_socket {
@@ -205,7 +184,7 @@ impl Pump {
                 return Outcome::ClientGone;
             }
             self.feed_stdin();
-            if want_stdout && self.read_stdout(driver).is_err() {
+            if want_stdout && self.read_stdout(driver, output).is_err() {
                 return Outcome::ClientGone;
             }
             self.read_stderr(driver);
@@ -250,7 +229,7 @@ impl Pump {
         }
     }
 
-    fn read_stdout(&mut self, driver: &mut Driver<'_>) -> io::Result<()> {
+    fn read_stdout(&mut self, driver: &mut Driver<'_>, output: &mut CgiOutput) -> io::Result<()> {
         let Some(stdout) = &mut self.stdout else {
             return Ok(());
         };
@@ -258,10 +237,10 @@ impl Pump {
         match stdout.read(&mut buf) {
             Ok(0) => self.stdout = None,
             Ok(n) => {
-                buf.truncate(n);
-                driver
-                    .core_mut()
-                    .send_body(Bytes::from(buf))
+                output.push(&buf[..n]);
+                let settings = driver.settings();
+                output
+                    .drive(driver.core_mut(), settings, SystemTime::now())
                     .map_err(|e| io::Error::other(e.to_string()))?;
             }
             Err(e)
@@ -276,25 +255,13 @@ impl Pump {
         let Some(stderr) = &mut self.stderr else {
             return;
         };
-        let mut buf = [0; 4096];
+        let mut buf = [0; 16 * 1024];
         match stderr.read(&mut buf) {
             Ok(0) => {
                 self.stderr = None;
-                if !self.err_line.is_empty() {
-                    let line = self.err_line.split();
-                    log(driver, &String::from_utf8_lossy(&line));
-                }
+                self.err_lines.finish(|line| log(driver, line));
             }
-            Ok(n) => {
-                self.err_line.extend_from_slice(&buf[..n]);
-                while let Some(end) = self.err_line.iter().position(|&b| b == b'\n') {
-                    let line = self.err_line.split_to(end + 1);
-                    log(
-                        driver,
-                        String::from_utf8_lossy(&line).trim_end_matches(['\r', '\n']),
-                    );
-                }
-            }
+            Ok(n) => self.err_lines.push(&buf[..n], |line| log(driver, line)),
             Err(e)
                 if e.kind() == io::ErrorKind::WouldBlock
                     || e.kind() == io::ErrorKind::Interrupted => {}

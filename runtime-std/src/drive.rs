@@ -234,6 +234,11 @@ impl<'s> Driver<'s> {
         }
     }
 
+    /// The `http.server` settings.
+    pub(crate) fn settings(&self) -> &'s handler::Settings {
+        &self.shared.settings
+    }
+
     /// The CGI time limit.
     pub(crate) fn cgi_timeout(&self) -> Duration {
         self.shared.cgi_timeout

@@ -29,7 +29,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod cgi;
+mod cgi;
 mod drive;
 mod facts;
 pub mod sendfile;

@@ -8,6 +8,7 @@
 
 mod env;
 mod nobody;
+mod output;
 mod path;
 
 use std::ffi::OsString;
@@ -19,6 +20,7 @@ use protocol::RequestHead;
 use rustix::fs::Access;
 
 pub use nobody::{RunAs, nobody, nobody_from_passwd};
+pub use output::{CgiOutput, LogLines, MAX_HEADER_BLOCK, MAX_LOG_LINE, Output};
 pub(crate) use path::cgi_info;
 pub use path::{is_cgi, url_collapse_path};
 
