@@ -76,6 +76,14 @@ pub fn fill_from_chunk(mut chunk: Bytes, buf: &mut [u8], leftover: &mut Option<B
 /// Every method has a default that answers `501 Unsupported method ('X')`, as CPython does
 /// for a method without a `do_X`. Override [`handle`](Self::handle) to dispatch yourself.
 pub trait Handler: Send + Sync + 'static {
+    /// Whether this handler answers `request`. Requests it declines get the built-in
+    /// `http.server` behaviour (files, listings, CGI), as a Python subclass whose `do_GET`
+    /// calls `super().do_GET()` for them; the default takes every request.
+    fn accepts(&self, request: &RequestHead) -> bool {
+        let _ = request;
+        true
+    }
+
     /// Dispatches on the method, as `handle_one_request` does (exact, case-sensitive names).
     fn handle(&self, ex: &mut Exchange<'_>) -> io::Result<()> {
         match ex.command() {

@@ -1,0 +1,77 @@
+//! A planned response (`handler::Plan`) put into the core, and its log lines.
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+use handler::{CgiSpec, Plan, PlanBody};
+use protocol::{ResponseBody, ResponseHead, ServerConnection};
+
+use crate::log::LogSink;
+
+/// What is left to do after a plan went into the core.
+#[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a value passed once from the planner to its caller, never stored"
+)]
+pub(crate) enum Queued {
+    /// The response is complete in the core.
+    Done,
+    /// The response's body is an external span: send it from this file, from `offset`.
+    File(File, u64),
+    /// Run this script; `response` is the head its output completes.
+    Cgi {
+        spec: CgiSpec,
+        response: ResponseHead,
+    },
+}
+
+/// Queues `plan` into `core`. A plan the core refuses (it never should) aborts the connection.
+pub(crate) fn queue(core: &mut ServerConnection, plan: Plan) -> Queued {
+    let result = match plan.body {
+        PlanBody::Empty => core
+            .send_response(&plan.head, ResponseBody::None)
+            .and_then(|()| core.finish_response())
+            .map(|()| Queued::Done),
+        PlanBody::Bytes(bytes) => core.respond(&plan.head, bytes).map(|()| Queued::Done),
+        PlanBody::File { file, offset, len } => core
+            .send_response(&plan.head, ResponseBody::Length(len))
+            .and_then(|()| core.send_body_external(len))
+            .and_then(|()| core.finish_response())
+            .map(|()| Queued::File(file, offset)),
+        PlanBody::Cgi(spec) => {
+            return Queued::Cgi {
+                spec,
+                response: plan.head,
+            };
+        }
+        // A body kind this layer does not know cannot be sent.
+        _ => {
+            core.abort();
+            return Queued::Done;
+        }
+    };
+    result.unwrap_or_else(|_| {
+        core.abort();
+        Queued::Done
+    })
+}
+
+/// The plan's own log messages, then the access line, as CPython logs them; one call to the
+/// sink, so lines of concurrent connections never interleave.
+pub(crate) fn log_plan(
+    sink: &dyn LogSink,
+    peer: SocketAddr,
+    wall: SystemTime,
+    request_line: &[u8],
+    plan: &Plan,
+) {
+    let mut text = String::new();
+    for message in &plan.log_messages {
+        text.push_str(&handler::format_log_line(peer.ip(), wall, message));
+    }
+    let access = handler::request_log_message(request_line, plan.head.status);
+    text.push_str(&handler::format_log_line(peer.ip(), wall, &access));
+    sink.log(&text);
+}
