@@ -159,7 +159,10 @@ fn path_without_leading_slash(rt: &'static str) {
     assert_redirect(&get(env.addr(), "sub"), "sub/");
     assert_listing(&get(env.addr(), "sub/"), "HTTP/1.0");
     // Absolute-form targets name the path of the URL (RFC 9112 3.2.2; tests/security/targets.rs).
-    assert_eq!(get(env.addr(), "http://example.com/a.txt").body, fixture::A_TXT);
+    assert_eq!(
+        get(env.addr(), "http://example.com/a.txt").body,
+        fixture::A_TXT
+    );
     env.finish();
 }
 
