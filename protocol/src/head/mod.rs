@@ -5,6 +5,7 @@
 //! header-count limits while scanning, before anything is parsed, so a hostile head is refused
 //! as soon as it crosses a limit rather than after it has been buffered whole.
 
+mod authority;
 mod framing;
 mod header_block;
 mod request_line;
