@@ -63,6 +63,10 @@ pub fn plan_request_error(settings: &Settings, error: &RequestError, now: System
             Some("Bad Host header".into()),
             Some("An HTTP/1.1 request must carry exactly one Host header"),
         ),
+        RequestError::InvalidHost => (
+            Some("Bad Host header".into()),
+            Some("The Host header must be a host name or address, and an optional port"),
+        ),
         RequestError::InvalidContentLength => (
             Some("Bad Content-Length".into()),
             Some("Content-Length must be one decimal number"),

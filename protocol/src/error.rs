@@ -47,8 +47,11 @@ pub enum RequestError {
     /// A header line that RFC 9112 forbids: no colon, whitespace before the colon, obs-fold,
     /// a bare CR, a control byte (400).
     InvalidHeader,
-    /// HTTP/1.1 requires exactly one `Host` field (400).
+    /// HTTP/1.1 requires exactly one `Host` field, and no request may carry two (400).
     BadHost,
+    /// The `Host` value is not `uri-host [ ":" port ]` (RFC 9110 section 7.2, RFC 3986):
+    /// whitespace, userinfo, a path, an unclosed IPv6 literal, a port that is not digits (400).
+    InvalidHost,
     /// `Content-Length` was not a decimal number, or several differing values were sent (400).
     InvalidContentLength,
     /// `Transfer-Encoding` together with `Content-Length`, or `Transfer-Encoding` in HTTP/1.0:
@@ -80,6 +83,7 @@ impl RequestError {
             | Self::BadHttp09Method { .. }
             | Self::InvalidHeader
             | Self::BadHost
+            | Self::InvalidHost
             | Self::InvalidContentLength
             | Self::ConflictingFraming
             | Self::BadChunk
@@ -113,6 +117,7 @@ impl std::fmt::Display for RequestError {
             Self::HeadTooLarge => f.write_str("header block too large"),
             Self::InvalidHeader => f.write_str("invalid header line"),
             Self::BadHost => f.write_str("missing or repeated Host header"),
+            Self::InvalidHost => f.write_str("invalid Host header"),
             Self::InvalidContentLength => f.write_str("invalid Content-Length"),
             Self::ConflictingFraming => f.write_str("ambiguous request framing"),
             Self::UnsupportedTransferCoding => f.write_str("unsupported transfer coding"),

@@ -178,6 +178,17 @@ pub fn check_head(head: &RequestHead, config: &Config) {
     }
     if config.parse_mode == ParseMode::Strict {
         assert!(head.method().iter().all(|&b| is_tchar(b)));
+        // One of RFC 9112's four target forms, each with the method it belongs to.
+        let (method, target) = (head.method(), head.target());
+        assert!(
+            match (method, target.first()) {
+                (b"CONNECT", _) => !target.starts_with(b"/") && target.contains(&b':'),
+                (_, Some(b'/')) => true,
+                (b"OPTIONS", _) if target == b"*" => true,
+                _ => contains(target, b"://"),
+            },
+            "target {target:?} is in no form for {method:?}"
+        );
         for field in head.headers() {
             assert!(!field.name().is_empty() && field.name().iter().all(|&b| is_tchar(b)));
             assert!(

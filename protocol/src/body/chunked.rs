@@ -13,21 +13,48 @@
 //!     └─────────────────────────────────────────────────────────────────────────────────────────────────────────┘
 //! ```
 //!
-//! Line endings must be CRLF: accepting a bare LF here is one of the parser disagreements that
-//! request smuggling feeds on. The size line (with extensions) and the trailer section are
-//! bounded.
+//! The size line is held to its grammar exactly, byte by byte:
+//!
+//! ```text
+//! chunk-size [ chunk-ext ] CRLF
+//! chunk-size = 1*HEXDIG
+//! chunk-ext  = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )
+//! ```
+//!
+//! so `1 zz`, `0x5`, `+5`, ` 5`, `5 ` or `5;a b` is an error, never a size of 5 with
+//! something ignored after it: whatever one parser skips and the next one reads as data is
+//! how a request is smuggled through a chain of them. For the same reason every line ending
+//! in the body, the trailer section's included, must be CRLF. The size line (with
+//! extensions) and the trailer section are bounded.
 
 use bytes::{Bytes, BytesMut};
 
+use crate::head::is_tchar;
 use crate::{Headers, RequestError};
 
 /// Where the decoder is within the chunked body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
-    /// Reading hex digits of a chunk size; `digits` counts them.
-    Size { digits: u8 },
-    /// Whitespace or extensions after the size, up to the CR.
-    Extension,
+    /// Reading the hex digits of a chunk size; `any` once there is one.
+    Size { any: bool },
+    /// Whitespace after the size or an extension: only `;` may follow (`BWS ";"`).
+    SpaceBeforeSemicolon,
+    /// After `;` and its whitespace: an extension name comes.
+    ExtNameStart,
+    /// Inside an extension name.
+    ExtName,
+    /// Whitespace after an extension name: `=` or `;` may follow.
+    SpaceAfterName,
+    /// After `=` and its whitespace: a token or a quoted string comes.
+    ExtValueStart,
+    /// Inside a token value.
+    ExtToken,
+    /// Inside a quoted-string value.
+    ExtQuoted,
+    /// After a backslash inside a quoted string.
+    ExtQuotedPair,
+    /// Right after the closing quote: `;`, whitespace or the CR.
+    AfterQuoted,
     /// Expecting the LF that ends the size line.
     SizeLf,
     /// Inside chunk data.
@@ -40,6 +67,16 @@ enum State {
     Trailers,
     /// The body is complete.
     Done,
+}
+
+impl State {
+    /// Whether the state is on the size line (its bytes count toward `max_line`).
+    fn on_size_line(self) -> bool {
+        !matches!(
+            self,
+            Self::Data | Self::DataCr | Self::DataLf | Self::Trailers | Self::Done
+        )
+    }
 }
 
 /// What one decoding step produced.
@@ -73,6 +110,8 @@ pub struct ChunkedDecoder {
     line_len: usize,
     /// Bytes of the trailer section scanned so far.
     scanned: usize,
+    /// Where the trailer line being scanned starts.
+    line_start: usize,
     max_line: usize,
     max_trailers: usize,
     max_fields: usize,
@@ -83,10 +122,11 @@ impl ChunkedDecoder {
     /// trailer field count.
     pub fn new(max_line: usize, max_trailers: usize, max_fields: usize) -> Self {
         Self {
-            state: State::Size { digits: 0 },
+            state: State::Size { any: false },
             remaining: 0,
             line_len: 0,
             scanned: 0,
+            line_start: 0,
             max_line,
             max_trailers,
             max_fields,
@@ -130,27 +170,55 @@ impl ChunkedDecoder {
 
     /// One byte of framing (size line, data CRLF).
     fn step(&mut self, byte: u8) -> Result<(), RequestError> {
-        if matches!(
-            self.state,
-            State::Size { .. } | State::Extension | State::SizeLf
-        ) {
+        if self.state.on_size_line() {
             self.line_len += 1;
             if self.line_len > self.max_line {
                 return Err(RequestError::ChunkTooLarge);
             }
         }
+        let space = matches!(byte, b' ' | b'\t');
         self.state = match (self.state, byte) {
-            (State::Size { digits }, b) if b.is_ascii_hexdigit() => {
-                // 16 hex digits fill a u64; more would overflow.
-                if digits == 16 {
+            (State::Size { .. }, b) if b.is_ascii_hexdigit() => {
+                // Leading zeros are digits too; only a value past 64 bits overflows.
+                if self.remaining >> 60 != 0 {
                     return Err(RequestError::ChunkTooLarge);
                 }
                 self.remaining = self.remaining << 4 | u64::from(hex_value(b));
-                State::Size { digits: digits + 1 }
+                State::Size { any: true }
             }
-            (State::Size { digits: 1.. }, b';' | b' ' | b'\t') => State::Extension,
-            (State::Size { digits: 1.. } | State::Extension, b'\r') => State::SizeLf,
-            (State::Extension, b) if b == b'\t' || (b >= 0x20 && b != 0x7f) => State::Extension,
+            // The end of the size, of a name, of a value: `;`, whitespace before one, or CR.
+            (
+                State::Size { any: true } | State::ExtName | State::ExtToken | State::AfterQuoted,
+                b'\r',
+            ) => State::SizeLf,
+            (
+                State::Size { any: true }
+                | State::SpaceBeforeSemicolon
+                | State::ExtName
+                | State::SpaceAfterName
+                | State::ExtToken
+                | State::AfterQuoted,
+                b';',
+            ) => State::ExtNameStart,
+            (State::Size { any: true } | State::ExtToken | State::AfterQuoted, _) if space => {
+                State::SpaceBeforeSemicolon
+            }
+            (State::SpaceBeforeSemicolon | State::ExtNameStart | State::ExtValueStart, _)
+                if space =>
+            {
+                self.state
+            }
+            (State::ExtName | State::SpaceAfterName, _) if space => State::SpaceAfterName,
+            (State::ExtNameStart | State::ExtName, b) if is_tchar(b) => State::ExtName,
+            (State::ExtName | State::SpaceAfterName, b'=') => State::ExtValueStart,
+            (State::ExtValueStart | State::ExtToken, b) if is_tchar(b) => State::ExtToken,
+            (State::ExtValueStart, b'"') => State::ExtQuoted,
+            (State::ExtQuoted, b'"') => State::AfterQuoted,
+            (State::ExtQuoted, b'\\') => State::ExtQuotedPair,
+            // qdtext: HTAB, SP, VCHAR but `"` and `\`, obs-text.
+            (State::ExtQuoted, b) if b == b'\t' || (b >= 0x20 && b != 0x7f) => State::ExtQuoted,
+            // quoted-pair: `\` then HTAB, SP, VCHAR or obs-text.
+            (State::ExtQuotedPair, b) if b == b'\t' || (b >= 0x20 && b != 0x7f) => State::ExtQuoted,
             (State::SizeLf, b'\n') => {
                 self.line_len = 0;
                 if self.remaining == 0 {
@@ -160,35 +228,44 @@ impl ChunkedDecoder {
                 }
             }
             (State::DataCr, b'\r') => State::DataLf,
-            (State::DataLf, b'\n') => State::Size { digits: 0 },
+            (State::DataLf, b'\n') => State::Size { any: false },
             _ => return Err(RequestError::BadChunk),
         };
         Ok(())
     }
 
-    /// The trailer section: header lines up to a blank line, parsed as strict fields.
+    /// The trailer section: header lines up to a blank line, each ending in CRLF, parsed as
+    /// strict fields. A bare LF is refused at once: a parser that takes it for a line end
+    /// (and `0\r\n\n` for the end of the body) would disagree about where the next request
+    /// starts.
     fn trailers(&mut self, input: &mut BytesMut) -> Result<Decoded, RequestError> {
-        if input.starts_with(b"\r\n") {
-            let _ = input.split_to(2);
-            self.state = State::Done;
-            return Ok(Decoded::End(Headers::new()));
-        }
-        let end = memchr::memmem::find(&input[self.scanned.saturating_sub(3)..], b"\r\n\r\n")
-            .map(|i| self.scanned.saturating_sub(3) + i + 4);
-        let Some(end) = end else {
-            if input.len() > self.max_trailers {
+        loop {
+            let Some(lf) = memchr::memchr(b'\n', &input[self.scanned..]).map(|i| self.scanned + i)
+            else {
+                if input.len() > self.max_trailers {
+                    return Err(RequestError::ChunkTooLarge);
+                }
+                self.scanned = input.len();
+                return Ok(Decoded::NeedMore);
+            };
+            if lf == self.line_start || input[lf - 1] != b'\r' {
+                return Err(RequestError::BadChunk);
+            }
+            if lf + 1 > self.max_trailers {
                 return Err(RequestError::ChunkTooLarge);
             }
-            self.scanned = input.len();
-            return Ok(Decoded::NeedMore);
-        };
-        if end > self.max_trailers {
-            return Err(RequestError::ChunkTooLarge);
+            if lf - self.line_start == 1 {
+                let block = input.split_to(lf + 1).freeze();
+                self.state = State::Done;
+                if self.line_start == 0 {
+                    return Ok(Decoded::End(Headers::new()));
+                }
+                let fields = crate::head::parse_trailers(block, self.max_fields)?;
+                return Ok(Decoded::End(fields));
+            }
+            self.line_start = lf + 1;
+            self.scanned = lf + 1;
         }
-        let block = input.split_to(end).freeze();
-        let fields = crate::head::parse_trailers(block, self.max_fields)?;
-        self.state = State::Done;
-        Ok(Decoded::End(fields))
     }
 }
 
@@ -281,6 +358,171 @@ mod tests {
             decode_split(long_ext.as_bytes(), &[]),
             Err(RequestError::ChunkTooLarge)
         );
+    }
+
+    /// Decodes `size_line` (CRLF added) as the first chunk of `x`s, then the last chunk.
+    fn size_line(line: &str) -> Result<(Vec<u8>, Headers), RequestError> {
+        let wire = format!("{line}\r\nx\r\n0\r\n\r\n");
+        let whole = decode_split(wire.as_bytes(), &[]);
+        let bytewise = decode_split(wire.as_bytes(), &[1; 256]);
+        assert_eq!(whole, bytewise, "{line:?}");
+        whole
+    }
+
+    #[test]
+    fn size_lines_follow_the_grammar() {
+        for ok in [
+            "1",
+            "01",
+            "0000000000000000000000000001",
+            "1;a",
+            "1;a=b",
+            "1;a=\"\"",
+            "1;a=\"b c;d=e\"",
+            "1;a=\"q\\\"\\\\\"",
+            "1;a=\"\t\u{7e}\"",
+            "1 ;a",
+            "1\t;\ta\t=\tb",
+            "1 ; a = b ; c ; d=\"e\" ;f",
+            "1;a;b;c",
+            "1;!#$%&'*+-.^_`|~=!#$%&'*+-.^_`|~",
+        ] {
+            assert_eq!(
+                size_line(ok).map(|(body, _)| body),
+                Ok(b"x".to_vec()),
+                "{ok:?}"
+            );
+        }
+        for bad in [
+            // Junk after the size: the reported hole (`1 zz junk` read as size 1).
+            "1 zz junk",
+            "1zz",
+            "1 z",
+            "1 ",
+            "1\t",
+            "1 1",
+            // Not 1*HEXDIG.
+            "",
+            " 1",
+            "\t1",
+            "0x1",
+            "+1",
+            "-1",
+            "1.0",
+            "1_0",
+            // Extensions that are not `name [= value]`.
+            "1;",
+            "1; ",
+            "1;;a",
+            "1;=b",
+            "1;a=",
+            "1;a= ",
+            "1;a =",
+            "1;a ",
+            "1;a=b ",
+            "1;a=b c",
+            "1;a b",
+            "1;a=b=c",
+            "1;a=\"b",
+            "1;a=\"b\"c",
+            "1;a=\"b\" c",
+            "1;a=\"b\"\"c\"",
+            "1;a,b",
+            "1;a=b,c",
+            "1;a@b",
+            "1;a=(b)",
+            "1;a=\"b\\",
+            // Control bytes, in a name, a token, a quoted string, after a backslash.
+            "1;a\x00",
+            "1;a=b\x01",
+            "1;a=\"\x00\"",
+            "1;a=\"\x7f\"",
+            "1;a=\"\\\x00\"",
+            "1;a=\"\r\"",
+            "1;\x7f",
+            "1;a\rb",
+        ] {
+            assert!(
+                matches!(size_line(bad), Err(RequestError::BadChunk)),
+                "{bad:?}: {:?}",
+                size_line(bad)
+            );
+        }
+        // obs-text is allowed in a quoted string, nowhere else.
+        let obs = b"1;a=\"\x80\xff\"\r\nx\r\n0\r\n\r\n";
+        assert_eq!(decode_split(obs, &[]).unwrap().0, b"x");
+        let obs = b"1;a=\x80\r\nx\r\n0\r\n\r\n";
+        assert_eq!(decode_split(obs, &[]), Err(RequestError::BadChunk));
+    }
+
+    #[test]
+    fn sizes_past_64_bits_are_refused_leading_zeros_are_not() {
+        assert_eq!(
+            decode_split(b"10000000000000000\r\n", &[]),
+            Err(RequestError::ChunkTooLarge)
+        );
+        assert_eq!(
+            decode_split(b"fffffffffffffffff\r\n", &[]),
+            Err(RequestError::ChunkTooLarge)
+        );
+        let mut decoder = ChunkedDecoder::new(4096, 16384, 100);
+        let mut input = BytesMut::from(&b"0000ffffffffffffffff\r\nab"[..]);
+        assert_eq!(
+            decoder.decode(&mut input).unwrap(),
+            Decoded::Data("ab".into())
+        );
+    }
+
+    #[test]
+    fn every_line_ending_is_crlf() {
+        for bad in [
+            &b"1\nx\r\n0\r\n\r\n"[..],
+            b"1\rx\r\n0\r\n\r\n",
+            b"1;a\nx\r\n0\r\n\r\n",
+            b"1\r\nx\n0\r\n\r\n",
+            b"1\r\nx\r0\r\n\r\n",
+            b"0\n\r\n",
+            // The trailer section: a bare LF ends neither a field nor the section.
+            b"0\r\n\n",
+            b"0\r\nX: 1\n\r\n",
+            b"0\r\nX: 1\r\n\n",
+            b"0\r\nX: 1\nY: 2\r\n\r\n",
+            b"0\r\n\nGET / HTTP/1.1\r\n\r\n",
+        ] {
+            for splits in [&[][..], &[1; 64]] {
+                assert_eq!(
+                    decode_split(bad, splits),
+                    Err(RequestError::BadChunk),
+                    "{:?}",
+                    String::from_utf8_lossy(bad)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn trailers_are_strict_fields_within_their_limit() {
+        for bad in [
+            &b"0\r\nX : 1\r\n\r\n"[..],
+            b"0\r\nX: 1\r\n folded\r\n\r\n",
+            b"0\r\nno colon\r\n\r\n",
+            b"0\r\nX: a\rb\r\n\r\n",
+            b"0\r\nX: a\x00b\r\n\r\n",
+        ] {
+            assert!(
+                decode_split(bad, &[]).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let (_, trailers) = decode_split(b"0\r\nA: 1\r\nB: 2\r\n\r\n", &[3, 1, 1, 2]).unwrap();
+        assert_eq!(trailers.len(), 2);
+        let mut decoder = ChunkedDecoder::new(4096, 16, 100);
+        let mut input = BytesMut::from(&b"0\r\nX-Long: 0123456789\r\n\r\n"[..]);
+        assert_eq!(decoder.decode(&mut input), Err(RequestError::ChunkTooLarge));
+        let mut decoder = ChunkedDecoder::new(4096, 16, 100);
+        let mut input = BytesMut::from(&b"0\r\nX-Long: 0123456789"[..]);
+        assert_eq!(decoder.decode(&mut input), Err(RequestError::ChunkTooLarge));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What a request head implies: how its body is framed (RFC 9112 section 6.3), whether the
 //! connection persists (CPython's rules), and whether the client waits for `100 Continue`.
 
+use super::authority;
 use crate::ascii::Folded;
 use crate::{Config, Headers, ParseMode, RequestError, RequestFraming, Version};
 
@@ -26,6 +27,8 @@ pub(crate) struct Semantics {
 #[derive(Debug, Default)]
 pub(crate) struct FieldFacts {
     hosts: usize,
+    /// Some `Host` value is not `uri-host [ ":" port ]` (checked on the `Host` values only).
+    invalid_host: bool,
     transfer_encoding: bool,
     content_length: bool,
     /// Whether the first `Connection` value is `close` / `keep-alive` as a whole: CPython
@@ -53,7 +56,10 @@ impl FieldFacts {
     pub(crate) fn note(&mut self, name: &[u8], value: &[u8]) {
         // The length rules out almost every field before any byte is compared.
         match name.len() {
-            4 if HOST.matches(name) => self.hosts += 1,
+            4 if HOST.matches(name) => {
+                self.hosts += 1;
+                self.invalid_host |= !authority::valid_host(value);
+            }
             6 if EXPECT.matches(name) => {
                 self.expect_continue
                     .get_or_insert_with(|| CONTINUE.matches(value));
@@ -88,8 +94,15 @@ pub(crate) fn analyse_facts(
             expects_continue: false,
         });
     }
-    if config.parse_mode == ParseMode::Strict && version.at_least_11() && facts.hosts != 1 {
-        return Err(RequestError::BadHost);
+    if config.parse_mode == ParseMode::Strict {
+        // RFC 9110 section 7.2: a 400 for an HTTP/1.1 request without `Host`, and for any
+        // request with more than one `Host` line or an invalid one, whatever its version.
+        if facts.hosts > 1 || (facts.hosts == 0 && version.at_least_11()) {
+            return Err(RequestError::BadHost);
+        }
+        if facts.invalid_host {
+            return Err(RequestError::InvalidHost);
+        }
     }
     let framing = framing(version, headers, facts)?;
     Ok(Semantics {
@@ -301,6 +314,50 @@ mod tests {
             Err(RequestError::BadHost)
         );
         assert!(analyse(Version::HTTP_10, &headers(&[]), &c).is_ok());
+        // RFC 9110 section 7.2: two `Host` lines are a 400 whatever the version.
+        assert_eq!(
+            analyse(
+                Version::HTTP_10,
+                &headers(&[("Host", "a"), ("Host", "a")]),
+                &c
+            ),
+            Err(RequestError::BadHost)
+        );
+    }
+
+    #[test]
+    fn host_values_are_checked_in_strict_mode_only() {
+        let strict = Config::default();
+        let compat = Config {
+            parse_mode: ParseMode::Compat,
+            ..Config::default()
+        };
+        for version in [Version::HTTP_10, Version::HTTP_11] {
+            for bad in ["a b", "user@host", "a, b", "host/path", "[::1", "h:port"] {
+                let fields = headers(&[("Host", bad)]);
+                assert_eq!(
+                    analyse(version, &fields, &strict),
+                    Err(RequestError::InvalidHost),
+                    "{bad:?}"
+                );
+                assert!(analyse(version, &fields, &compat).is_ok(), "{bad:?}");
+            }
+            for good in ["", "h:8000", "[::1]:80", "[v1.x]", "10.0.0.1", "a%20b;c"] {
+                assert!(
+                    analyse(version, &headers(&[("Host", good)]), &strict).is_ok(),
+                    "{good:?}"
+                );
+            }
+        }
+        // A repeated `Host` is named as such, even when a value is bad too.
+        assert_eq!(
+            analyse(
+                Version::HTTP_11,
+                &headers(&[("Host", "a b"), ("Host", "a")]),
+                &strict
+            ),
+            Err(RequestError::BadHost)
+        );
     }
 
     #[test]

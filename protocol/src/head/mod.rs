@@ -5,6 +5,7 @@
 //! header-count limits while scanning, before anything is parsed, so a hostile head is refused
 //! as soon as it crosses a limit rather than after it has been buffered whole.
 
+mod authority;
 mod framing;
 mod header_block;
 mod request_line;
@@ -530,6 +531,65 @@ mod tests {
             (&b"GET"[..], &b"/a?b=c"[..], &b"HTTP/1.1"[..])
         );
         assert_eq!(head.headers().get("x-pad"), Some(&b"v"[..]));
+    }
+
+    #[test]
+    fn bad_targets_and_hosts_are_refused_whole_or_trickled() {
+        // The one-pass parse and the line scan must give the same verdict on every target
+        // form and every Host value.
+        let config = Config::default();
+        let syntax = |line: &str| RequestError::BadRequestSyntax {
+            line: Bytes::copy_from_slice(line.as_bytes()),
+        };
+        for (wire, want) in [
+            ("GET HTTP/1.1\r\n", syntax("GET HTTP/1.1")),
+            (
+                "GET a.txt HTTP/1.1\r\nHost: a\r\n\r\n",
+                syntax("GET a.txt HTTP/1.1"),
+            ),
+            (
+                "GET * HTTP/1.1\r\nHost: a\r\n\r\n",
+                syntax("GET * HTTP/1.1"),
+            ),
+            (
+                "CONNECT / HTTP/1.1\r\nHost: a\r\n\r\n",
+                syntax("CONNECT / HTTP/1.1"),
+            ),
+            (
+                "GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+                RequestError::InvalidHost,
+            ),
+            (
+                "GET / HTTP/1.1\r\nHost: u@h\r\n\r\n",
+                RequestError::InvalidHost,
+            ),
+            (
+                "GET / HTTP/1.0\r\nHost: [::1\r\n\r\n",
+                RequestError::InvalidHost,
+            ),
+            (
+                "GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n",
+                RequestError::BadHost,
+            ),
+        ] {
+            for step in [1, 5, wire.len()] {
+                assert_eq!(
+                    read(wire.as_bytes(), step, &config).unwrap_err(),
+                    want,
+                    "{wire:?} step {step}"
+                );
+            }
+        }
+        for wire in [
+            "GET http://h:80/a HTTP/1.1\r\nHost: h:80\r\n\r\n",
+            "OPTIONS * HTTP/1.1\r\nHost: \r\n\r\n",
+            "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: [::1]:8000 \r\n\r\n",
+        ] {
+            for step in [1, wire.len()] {
+                assert!(read(wire.as_bytes(), step, &config).is_ok(), "{wire:?}");
+            }
+        }
     }
 
     #[test]

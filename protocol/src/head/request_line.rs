@@ -9,6 +9,7 @@ use std::ops::Range;
 
 use bytes::Bytes;
 
+use super::authority;
 use crate::{ParseMode, RequestError, Version};
 
 /// A parsed request line: where each part sits in the line.
@@ -186,9 +187,29 @@ pub(crate) fn parse_version(token: &[u8], mode: ParseMode) -> Result<Version, Re
     }
 }
 
-/// RFC 9112: the method is a token; the target has no whitespace or control bytes.
+/// RFC 9112: the method is a token; the target has no whitespace or control bytes and is in
+/// one of the four request-target forms.
 pub(crate) fn valid_strict(method: &[u8], target: &[u8]) -> bool {
-    method.iter().copied().all(is_tchar) && !has_control(target, 0x21)
+    method.iter().copied().all(is_tchar)
+        && !has_control(target, 0x21)
+        && valid_target_form(method, target)
+}
+
+/// RFC 9112 section 3.2: origin-form (`/path?query`) for every method but `CONNECT`,
+/// authority-form (`host:port`) for `CONNECT` only, asterisk-form (`*`) for `OPTIONS` only,
+/// absolute-form (`scheme://authority/path`) for every method but `CONNECT`.
+///
+/// Anything else is refused rather than guessed at: taking `GET HTTP/1.1` (no target) as an
+/// HTTP/0.9 request for the target `HTTP/1.1`, or `a.txt` as a path, is a reading another
+/// parser on the way does not share. The common case costs one byte compare.
+fn valid_target_form(method: &[u8], target: &[u8]) -> bool {
+    let connect = method == b"CONNECT";
+    match target.first() {
+        Some(b'/') => !connect,
+        _ if connect => authority::valid_authority_form(target),
+        _ if target == b"*" => method == b"OPTIONS",
+        _ => authority::valid_absolute_form(target),
+    }
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -411,6 +432,58 @@ mod tests {
         expected.extend(b'a'..=b'z');
         expected.sort_unstable();
         assert_eq!(listed, expected);
+    }
+
+    #[test]
+    fn strict_targets_take_one_of_the_four_forms() {
+        for line in [
+            "GET /a?b HTTP/1.1",
+            "GET http://example.com/a.txt HTTP/1.1",
+            "POST https://h:8443 HTTP/1.0",
+            "OPTIONS * HTTP/1.1",
+            "OPTIONS http://h/ HTTP/1.1",
+            "CONNECT example.com:443 HTTP/1.1",
+            "CONNECT [::1]:443 HTTP/1.1",
+            "GET /x",
+        ] {
+            assert!(
+                matches!(run(line, ParseMode::Strict), Ok(LineOutcome::Request(_))),
+                "{line:?}"
+            );
+        }
+        for line in [
+            // No target: not an HTTP/0.9 request for `HTTP/1.1`.
+            "GET HTTP/1.1",
+            "GET HTTP/1.0",
+            "HEAD HTTP/1.1",
+            "GET a.txt HTTP/1.0",
+            "GET a.txt",
+            "GET * HTTP/1.1",
+            "GET *",
+            "OPTIONS *x HTTP/1.1",
+            "GET example.com:80 HTTP/1.1",
+            "CONNECT / HTTP/1.1",
+            "CONNECT example.com HTTP/1.1",
+            "CONNECT http://example.com:443/ HTTP/1.1",
+            "connect example.com:443 HTTP/1.1",
+            "GET http:/a HTTP/1.1",
+            "GET http://u@h/a HTTP/1.1",
+            "GET http:///a HTTP/1.1",
+            "GET ?x HTTP/1.1",
+            "GET #f HTTP/1.1",
+        ] {
+            assert!(
+                matches!(
+                    run(line, ParseMode::Strict),
+                    Err(RequestError::BadRequestSyntax { .. })
+                ),
+                "{line:?}"
+            );
+        }
+        // Compat mode keeps CPython's reading of the same lines.
+        let (_, target, _, version) = ok("GET HTTP/1.1", ParseMode::Compat);
+        assert_eq!((target, version), (&b"HTTP/1.1"[..], Version::Http09));
+        assert_eq!(ok("GET a.txt HTTP/1.0", ParseMode::Compat).1, b"a.txt");
     }
 
     #[test]
