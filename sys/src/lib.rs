@@ -1,13 +1,23 @@
-//! The OS glue every runtime shares, and nothing else: no I/O policy, no logging, no clock
-//! beyond the deadlines callers pass in.
+//! The OS glue every runtime shares, and nothing else: the runtimes decide *when* to do I/O
+//! (a thread blocking, a task awaiting, a reactor's readiness), this crate *does* it, and the
+//! [`serve`] layer decides *what* is done.
 //!
-//! Today that is the life of a CGI process ([`cgi`]): spawning it from a
-//! [`CgiSpec`](handler::CgiSpec) (clean environment, its own process group, `nobody` when
-//! asked, non-blocking pipes), killing its whole group, reaping it with a deadline, and
-//! CPython's log line for how it ended. The runtimes own the pipes and decide when a run ends;
-//! this crate makes sure that, once it does, nothing of the script is left: no process of its
-//! group, no zombie.
+//! - [`socket`]: a connection's output (one vectored write, a `sendfile` span) and input
+//!   (straight into the core's buffer), on blocking and non-blocking sockets alike.
+//! - [`cgi`] and [`script`]: a CGI process (spawned in its own process group, killed with it,
+//!   reaped with a deadline) and its pipes pumped into its connection.
+//! - [`listener`], [`limits`], [`signals`], [`facts`], [`clock`]: the listening socket, the
+//!   descriptor limit, stop signals, what the server knows about itself, the time.
+//! - [`log`]: the log writer, a bounded queue that drops (and counts) rather than blocks.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod cgi;
+pub mod clock;
+pub mod facts;
+pub mod limits;
+pub mod listener;
+pub mod log;
+pub mod script;
+pub mod signals;
+pub mod socket;

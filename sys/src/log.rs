@@ -1,0 +1,182 @@
+//! The log writer: lines from every connection go through a bounded queue to one thread that
+//! writes them out. Serving never waits for the log: a stderr pipe nobody reads fills the
+//! queue, and then lines are dropped and counted (`N log lines dropped`) instead of stopping
+//! every connection, as a blocking `write` to a full pipe would.
+
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Batches the queue holds before text is dropped.
+pub const DEFAULT_CAPACITY: usize = 4096;
+
+enum Message {
+    Text(String),
+    Flush(SyncSender<()>),
+}
+
+/// A [`serve::LogSink`] that never blocks.
+#[derive(Debug)]
+pub struct LogWriter {
+    queue: SyncSender<Message>,
+    dropped: Arc<AtomicU64>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Message")
+    }
+}
+
+impl LogWriter {
+    /// Writes to stderr.
+    pub fn stderr() -> io::Result<Self> {
+        Self::new(io::stderr(), DEFAULT_CAPACITY)
+    }
+
+    /// Writes to `out`, holding at most `capacity` batches of lines in the queue.
+    pub fn new(out: impl Write + Send + 'static, capacity: usize) -> io::Result<Self> {
+        let (queue, messages) = sync_channel(capacity.max(1));
+        let dropped = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&dropped);
+        let thread = std::thread::Builder::new()
+            .name("log".into())
+            .spawn(move || write_out(out, &messages, &counter))?;
+        Ok(Self {
+            queue,
+            dropped,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// How many lines were dropped and not yet reported in the log itself.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Waits (at most `timeout`) until everything queued so far is written; for the exit.
+    /// Returns whether it was.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let (done, wait) = sync_channel(1);
+        if self.queue.send(Message::Flush(done)).is_err() {
+            return false;
+        }
+        wait.recv_timeout(timeout).is_ok()
+    }
+}
+
+impl serve::LogSink for LogWriter {
+    fn log(&self, text: &str) {
+        match self.queue.try_send(Message::Text(text.to_owned())) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                let lines = text.matches('\n').count().max(1) as u64;
+                self.dropped.fetch_add(lines, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+impl Drop for LogWriter {
+    fn drop(&mut self) {
+        self.flush(Duration::from_secs(1));
+        // The thread ends when the queue's last sender is gone; it is not waited for, so a
+        // stuck stderr cannot hold up the exit.
+        drop(
+            self.thread
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+    }
+}
+
+fn write_out(mut out: impl Write, messages: &Receiver<Message>, dropped: &AtomicU64) {
+    while let Ok(message) = messages.recv() {
+        match message {
+            Message::Text(text) => {
+                let _ = out.write_all(text.as_bytes());
+            }
+            Message::Flush(done) => {
+                let _ = out.flush();
+                let _ = done.send(());
+                continue;
+            }
+        }
+        let lost = dropped.swap(0, Ordering::Relaxed);
+        if lost > 0 {
+            let _ = writeln!(
+                out,
+                "http-server: {lost} log lines dropped (the log could not keep up)"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serve::LogSink;
+    use std::sync::Mutex;
+
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn lines_arrive_in_order() {
+        let out = Shared::default();
+        let log = LogWriter::new(out.clone(), 16).unwrap();
+        for i in 0..10 {
+            log.log(&format!("line {i}\n"));
+        }
+        assert!(log.flush(Duration::from_secs(5)));
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let mut expected = String::new();
+        for i in 0..10 {
+            expected += "line ";
+            expected += &i.to_string();
+            expected += "\n";
+        }
+        assert_eq!(text, expected);
+    }
+
+    /// A writer that never returns: the log must drop, not block.
+    struct Stuck;
+
+    impl Write for Stuck {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            std::thread::sleep(Duration::from_secs(3600));
+            Ok(0)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stuck_writer_never_blocks_logging() {
+        let log = LogWriter::new(Stuck, 4).unwrap();
+        let start = std::time::Instant::now();
+        for _ in 0..10_000 {
+            log.log("x\n");
+        }
+        assert!(start.elapsed() < Duration::from_secs(2));
+        assert!(log.dropped() >= 10_000 - 5, "{}", log.dropped());
+        assert!(!log.flush(Duration::from_millis(50)));
+        std::mem::forget(log);
+    }
+}

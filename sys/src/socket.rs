@@ -1,0 +1,146 @@
+//! Moving a [`Connection`]'s bytes through a socket: its output with one vectored write or a
+//! `sendfile(2)` span, its input straight into the core's buffer. Works on blocking and
+//! non-blocking sockets alike: a `WouldBlock` is reported, never retried here.
+//!
+//! `std::io::copy` from a `File` to a `TcpStream` does not use sendfile (measured: 8 KiB
+//! read/sendto pairs), so a span is moved with rustix, which keeps this crate free of
+//! `unsafe`.
+
+use std::fs::File;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::os::unix::fs::FileExt;
+
+use rustix::io::Errno;
+use serve::{Connection, Transmit};
+
+use crate::clock::now;
+
+/// How many queued segments one vectored write takes.
+const MAX_SLICES: usize = 64;
+
+/// The largest single sendfile call; Linux caps one call at about 2 GiB anyway.
+const MAX_SPAN: u64 = 1 << 30;
+
+/// How far [`flush`] got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "output is either all out or waits for the socket"
+)]
+pub enum Flushed {
+    /// Nothing is left to write (for now).
+    Done,
+    /// The socket is full: wait until it is writable.
+    Blocked,
+}
+
+/// Writes what `conn` offers until it has nothing left or the socket would block. An error
+/// aborts the connection and is returned.
+pub fn flush(conn: &mut Connection, socket: &TcpStream) -> io::Result<Flushed> {
+    loop {
+        let result = match conn.poll_transmit() {
+            None => return Ok(Flushed::Done),
+            Some(Transmit::Write) => write_queued(conn, socket),
+            Some(Transmit::SendFile { file, offset, len }) => {
+                match send_span(socket, file, offset, len) {
+                    Ok(0) => Err(io::ErrorKind::UnexpectedEof.into()),
+                    other => other,
+                }
+            }
+            Some(_) => {
+                // Shutdown (or an output this version does not know): half-close, and let
+                // the core drain the peer until it closes or the linger deadline passes.
+                let _ = socket.shutdown(Shutdown::Write);
+                continue;
+            }
+        };
+        match result {
+            Ok(n) => conn.handle_sent(n, now()),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Flushed::Blocked),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                conn.abort();
+                return Err(e);
+            }
+        }
+    }
+}
+
+fn write_queued(conn: &Connection, mut socket: &TcpStream) -> io::Result<usize> {
+    let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+    let count = conn.io_slices(&mut slices);
+    match socket.write_vectored(&slices[..count])? {
+        0 => Err(io::ErrorKind::WriteZero.into()),
+        n => Ok(n),
+    }
+}
+
+/// Sends up to `len` bytes of `file` from `offset` (one system call's worth). `Ok(0)` means
+/// the file ended early: it shrank after it was measured.
+fn send_span(socket: &TcpStream, file: &File, offset: u64, len: u64) -> io::Result<usize> {
+    let count = len.min(MAX_SPAN) as usize;
+    let mut off = offset;
+    match rustix::fs::sendfile(socket, file, Some(&mut off), count) {
+        Ok(n) => Ok(n),
+        Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {
+            copy_span(socket, file, offset, count)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The fallback for files sendfile cannot take: read a piece and write it once. A partial
+/// write is fine (the caller asks again for the rest); `write_all` is not, because on a
+/// non-blocking socket it would fail after sending part of the piece.
+fn copy_span(mut socket: &TcpStream, file: &File, offset: u64, count: usize) -> io::Result<usize> {
+    let mut buf = vec![0; count.min(64 * 1024)];
+    let n = file.read_at(&mut buf, offset)?;
+    if n == 0 {
+        return Ok(0);
+    }
+    socket.write(&buf[..n])
+}
+
+/// How far [`receive`] got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "a read moves bytes, blocks, or ends"
+)]
+pub enum Received {
+    /// Bytes went in; read again while the connection wants it.
+    Bytes,
+    /// The socket has nothing now: wait until it is readable.
+    Blocked,
+    /// The peer closed its side, or the socket failed (the connection knows which).
+    Ended,
+}
+
+/// One read from `socket` straight into the connection's buffer (no copy). Call it only
+/// while [`Connection::wants_read`].
+pub fn receive(conn: &mut Connection, mut socket: &TcpStream) -> Received {
+    loop {
+        let result = socket.read(conn.recv_buf());
+        match result {
+            Ok(0) => {
+                conn.handle_eof(now());
+                return Received::Ended;
+            }
+            Ok(n) => {
+                conn.handle_recv(n, now());
+                return Received::Bytes;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                // The room taken for the read goes back before anything else happens.
+                conn.handle_recv(0, now());
+                if e.kind() == io::ErrorKind::WouldBlock {
+                    return Received::Blocked;
+                }
+                conn.abort();
+                return Received::Ended;
+            }
+        }
+    }
+}
