@@ -118,6 +118,9 @@ pub struct ServerConfig {
     /// After a stop is requested, how long in-flight responses may take before their
     /// connections are closed anyway.
     pub shutdown_timeout: Duration,
+    /// Most connections open at once (see [`Roster`](crate::Roster): at the cap the
+    /// longest-idle keep-alive connection makes room for a new one).
+    pub max_connections: usize,
     /// Where access and error lines go. The serve layer never prints.
     pub log: Arc<dyn LogSink>,
 }
@@ -133,14 +136,15 @@ impl fmt::Debug for ServerConfig {
             .field("send_timeout", &self.send_timeout)
             .field("min_rate", &self.min_rate)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("max_connections", &self.max_connections)
             .finish_non_exhaustive()
     }
 }
 
 impl ServerConfig {
     /// The defaults: files (and CGI, if `settings` enable it), the core's default policy,
-    /// a 60 s CGI limit, a 60 s send timeout, [`MinRate::default`], a 5 s stop deadline, and
-    /// no log.
+    /// a 60 s CGI limit, a 60 s send timeout, [`MinRate::default`], a 5 s stop deadline,
+    /// 1,024 connections, and no log.
     pub fn new(settings: handler::Settings, facts: Facts) -> Self {
         Self {
             protocol: Arc::new(protocol::Config::default()),
@@ -151,6 +155,7 @@ impl ServerConfig {
             send_timeout: Some(Duration::from_secs(60)),
             min_rate: Some(MinRate::default()),
             shutdown_timeout: Duration::from_secs(5),
+            max_connections: 1024,
             log: Arc::new(NullSink),
         }
     }

@@ -513,9 +513,10 @@ impl Connection {
             &plan,
         );
         match queue(&mut self.core, plan) {
-            Queued::Done => {}
-            Queued::File(file, offset) => self.file = Some(FileSpan { file, offset }),
-            Queued::Cgi { spec, response } => {
+            Err(_) => self.core.abort(),
+            Ok(Queued::Done) => {}
+            Ok(Queued::File(file, offset)) => self.file = Some(FileSpan { file, offset }),
+            Ok(Queued::Cgi { spec, response }) => {
                 let deadline = self
                     .now
                     .instant
@@ -542,9 +543,12 @@ impl Connection {
         let plan = handler::plan_request_error(&self.config.settings, error, wall);
         log_plan(&*self.config.log, self.peer, wall, &line, &plan);
         match queue(&mut self.core, plan) {
-            Queued::Done => {}
-            // An error page is bytes; anything else is a planner bug: close.
-            _ => self.core.abort(),
+            Ok(Queued::Done) => {}
+            // The error came in the body of a request whose response is already on its way:
+            // that response is finished, then the connection closes (the core knows it must).
+            Err(_) => self.core.close_after_response(),
+            // An error page is bytes; anything else is a planner bug.
+            Ok(_) => self.core.abort(),
         }
     }
 

@@ -83,6 +83,7 @@ mod io;
 mod log;
 mod pace;
 mod plan;
+mod roster;
 mod routes;
 
 pub use cgi::exit_message;
@@ -90,4 +91,5 @@ pub use config::{Facts, MinRate, ServerConfig};
 pub use connection::{Connection, Now};
 pub use io::{Io, Transmit};
 pub use log::{LogSink, MemorySink, NullSink};
+pub use roster::{Admission, Roster, Ticket};
 pub use routes::{Command, HandlerTask, Reply};

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::SystemTime;
 
 use handler::{CgiSpec, Plan, PlanBody};
-use protocol::{ResponseBody, ResponseHead, ServerConnection};
+use protocol::{ResponseBody, ResponseHead, ServerConnection, UsageError};
 
 use crate::log::LogSink;
 
@@ -27,9 +27,9 @@ pub(crate) enum Queued {
     },
 }
 
-/// Queues `plan` into `core`. A plan the core refuses (it never should) aborts the connection.
-pub(crate) fn queue(core: &mut ServerConnection, plan: Plan) -> Queued {
-    let result = match plan.body {
+/// Queues `plan` into `core`.
+pub(crate) fn queue(core: &mut ServerConnection, plan: Plan) -> Result<Queued, UsageError> {
+    match plan.body {
         PlanBody::Empty => core
             .send_response(&plan.head, ResponseBody::None)
             .and_then(|()| core.finish_response())
@@ -40,22 +40,13 @@ pub(crate) fn queue(core: &mut ServerConnection, plan: Plan) -> Queued {
             .and_then(|()| core.send_body_external(len))
             .and_then(|()| core.finish_response())
             .map(|()| Queued::File(file, offset)),
-        PlanBody::Cgi(spec) => {
-            return Queued::Cgi {
-                spec,
-                response: plan.head,
-            };
-        }
+        PlanBody::Cgi(spec) => Ok(Queued::Cgi {
+            spec,
+            response: plan.head,
+        }),
         // A body kind this layer does not know cannot be sent.
-        _ => {
-            core.abort();
-            return Queued::Done;
-        }
-    };
-    result.unwrap_or_else(|_| {
-        core.abort();
-        Queued::Done
-    })
+        _ => Err(UsageError::ResponseAlreadyStarted),
+    }
 }
 
 /// The plan's own log messages, then the access line, as CPython logs them; one call to the
