@@ -51,9 +51,35 @@ pub(crate) struct Args {
     #[arg(long = "cgi-pass-env", value_name = "NAME", requires = "cgi", value_parser = parse_env_name)]
     pub(crate) cgi_pass_env: Vec<String>,
 
-    /// Kill a CGI script that runs longer than this many seconds.
-    #[arg(long = "cgi-timeout", value_name = "SECONDS", default_value_t = 60.0, value_parser = parse_seconds)]
-    pub(crate) cgi_timeout: f64,
+    /// Kill a CGI script (and its process group) that runs longer than this many seconds.
+    #[arg(long = "cgi-timeout", value_name = "SECONDS", default_value = "60", value_parser = parse_positive_seconds)]
+    pub(crate) cgi_timeout: Duration,
+
+    /// Close a connection whose request head takes longer than this (0: never).
+    #[arg(long = "header-timeout", value_name = "SECONDS", default_value = "30", value_parser = parse_seconds)]
+    pub(crate) header_timeout: Duration,
+
+    /// Close a kept-alive connection idle for longer than this (0: never).
+    #[arg(long = "idle-timeout", value_name = "SECONDS", default_value = "75", value_parser = parse_seconds)]
+    pub(crate) idle_timeout: Duration,
+
+    /// Close a connection whose request body makes no progress for this long (0: never).
+    #[arg(long = "body-timeout", value_name = "SECONDS", default_value = "60", value_parser = parse_seconds)]
+    pub(crate) body_timeout: Duration,
+
+    /// Close a connection whose response makes no write progress for this long: the client
+    /// stopped reading (0: never).
+    #[arg(long = "send-timeout", value_name = "SECONDS", default_value = "60", value_parser = parse_seconds)]
+    pub(crate) send_timeout: Duration,
+
+    /// Cut request bodies and responses that move slower than this many bytes per second,
+    /// after a 5 s grace period (0: no minimum).
+    #[arg(long = "min-rate", value_name = "BYTES_PER_SEC", default_value_t = 240)]
+    pub(crate) min_rate: u64,
+
+    /// On SIGINT or SIGTERM, let in-flight responses finish for at most this long.
+    #[arg(long = "shutdown-timeout", value_name = "SECONDS", default_value = "5", value_parser = parse_seconds)]
+    pub(crate) shutdown_timeout: Duration,
 
     /// Add a header to every 200 file and listing response (repeatable).
     #[arg(short = 'H', long = "header", value_names = ["NAME", "VALUE"], num_args = 2, value_parser = parse_header_word)]
@@ -81,9 +107,10 @@ pub(crate) struct Args {
     #[arg(long, value_name = "N", value_parser = parse_count)]
     pub(crate) workers: Option<usize>,
 
-    /// Most connections served at once.
-    #[arg(long = "max-connections", value_name = "N", default_value_t = 1024, value_parser = parse_count)]
-    pub(crate) max_connections: usize,
+    /// Most connections open at once; at the cap the longest-idle keep-alive connection
+    /// makes room (default: from the descriptor limit, which is raised to its maximum).
+    #[arg(long = "max-connections", value_name = "N", value_parser = parse_count)]
+    pub(crate) max_connections: Option<usize>,
 
     /// Parse requests as leniently as CPython does (for teaching and comparison; unsafe
     /// behind a proxy).
@@ -92,11 +119,6 @@ pub(crate) struct Args {
 }
 
 impl Args {
-    /// The CGI time limit.
-    pub(crate) fn cgi_timeout(&self) -> Duration {
-        Duration::from_secs_f64(self.cgi_timeout)
-    }
-
     /// `-H NAME VALUE` pairs. Each word was checked to be header-safe; here the name must
     /// also be a token.
     pub(crate) fn extra_headers(&self) -> Result<Vec<(String, String)>, String> {
@@ -211,11 +233,27 @@ fn parse_count(value: &str) -> Result<usize, String> {
     }
 }
 
-fn parse_seconds(value: &str) -> Result<f64, String> {
+/// Seconds, fractions allowed; any size works (a value past what a `Duration` holds is
+/// "forever").
+fn parse_seconds(value: &str) -> Result<Duration, String> {
     match value.parse::<f64>() {
-        Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(s),
-        _ => Err(format!("{value:?} is not a positive number of seconds")),
+        Ok(s) if s >= 0.0 && !s.is_nan() => {
+            Ok(Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX))
+        }
+        _ => Err(format!("{value:?} is not a number of seconds")),
     }
+}
+
+fn parse_positive_seconds(value: &str) -> Result<Duration, String> {
+    match parse_seconds(value)? {
+        Duration::ZERO => Err(format!("{value:?} is not a positive number of seconds")),
+        d => Ok(d),
+    }
+}
+
+/// A timeout from the command line, where `0` means none.
+pub(crate) fn timeout(d: Duration) -> Option<Duration> {
+    Some(d).filter(|d| !d.is_zero())
 }
 
 #[cfg(test)]
@@ -279,7 +317,28 @@ mod tests {
         assert!(parse(&["-p", "HTTP/2"]).is_err());
         assert!(parse(&["-p", "FOO"]).is_err());
         assert!(parse(&["--cgi-timeout", "-1"]).is_err());
+        assert!(parse(&["--cgi-timeout", "0"]).is_err());
+        assert!(parse(&["--idle-timeout", "x"]).is_err());
+        assert!(parse(&["--min-rate", "-5"]).is_err());
         assert!(parse(&["-H", "only-name"]).is_err());
+    }
+
+    #[test]
+    fn timeouts_of_any_size() {
+        let a = parse(&[
+            "--idle-timeout",
+            "0",
+            "--header-timeout",
+            "1e300",
+            "--send-timeout",
+            "0.5",
+        ])
+        .unwrap();
+        assert_eq!(timeout(a.idle_timeout), None);
+        assert_eq!(timeout(a.header_timeout), Some(Duration::MAX));
+        assert_eq!(timeout(a.send_timeout), Some(Duration::from_millis(500)));
+        assert_eq!(timeout(a.shutdown_timeout), Some(Duration::from_secs(5)));
+        assert_eq!(parse(&[]).unwrap().cgi_timeout, Duration::from_secs(60));
     }
 
     #[test]

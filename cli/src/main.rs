@@ -8,15 +8,19 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod runtimes;
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
+use sys::signals::StopSignal;
 
-use args::{Args, Runtime};
+use args::{Args, Runtime, timeout};
 
 fn main() -> ExitCode {
     let args = match Args::try_parse() {
@@ -38,76 +42,67 @@ fn run(args: &Args) -> Result<(), String> {
     let directory = serve_directory(args.directory.as_deref())?;
     let settings = settings(args, directory)?;
     let address = args.address()?;
+    // One descriptor per connection: raise the soft limit first, then size the cap from it.
+    let fd_limit = sys::limits::raise_fd_limit();
+    let reuse_port = args.runtime == Runtime::Mio;
+    let listener = sys::listener::bind(address, 1024, reuse_port)
+        .map_err(|e| format!("cannot bind {address}: {e}"))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("cannot bind {address}: {e}"))?;
+    let log =
+        Arc::new(sys::log::LogWriter::stderr().map_err(|e| format!("cannot start the log: {e}"))?);
+    let mut config = serve::ServerConfig::new(settings, sys::facts::gather(local));
+    config.protocol = Arc::new(protocol_config(args));
+    config.cgi_timeout = args.cgi_timeout;
+    config.send_timeout = timeout(args.send_timeout);
+    config.min_rate =
+        (args.min_rate > 0).then(|| serve::MinRate::new(args.min_rate, Duration::from_secs(5)));
+    config.shutdown_timeout = timeout(args.shutdown_timeout).unwrap_or(Duration::MAX);
+    config.max_connections = args
+        .max_connections
+        .unwrap_or_else(|| sys::limits::default_max_connections(fd_limit));
+    config.log = Arc::clone(&log) as Arc<dyn serve::LogSink>;
+    let running = runtimes::start(listener, Arc::new(config), args)
+        .map_err(|e| format!("cannot start the server: {e}"))?;
+    let stop = Arc::new(running.stop);
+    let stop_first = Arc::clone(&stop);
+    let log_again = Arc::clone(&log);
+    sys::signals::on_stop_signals(
+        move |signal| {
+            if signal == StopSignal::Interrupt {
+                // CPython's goodbye, on stdout.
+                println!("\nKeyboard interrupt received, exiting.");
+            }
+            stop_first();
+        },
+        move |signal| {
+            // A second signal: no more waiting for anyone.
+            log_again.flush(Duration::from_millis(200));
+            std::process::exit(match signal {
+                StopSignal::Interrupt => 130,
+                StopSignal::Terminate => 143,
+            });
+        },
+    )
+    .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    print_banner(local);
+    let served = (running.serve)();
+    log.flush(Duration::from_secs(2));
+    served.map_err(|e| format!("server failed: {e}"))
+}
+
+/// The protocol core's policy from the command line.
+fn protocol_config(args: &Args) -> protocol::Config {
     let mut protocol = protocol::Config::default();
     protocol.protocol_version = args.protocol.clone().into();
     if args.compat {
         protocol.parse_mode = protocol::ParseMode::Compat;
     }
-    let mut options = runtime_std::ServerOptions::new(runtime_std::Service::Files, settings);
-    options.protocol = protocol;
-    options.max_connections = args.max_connections;
-    options.cgi_timeout = args.cgi_timeout();
-    let bind_error = |e: std::io::Error| format!("cannot bind {address}: {e}");
-    match args.runtime {
-        Runtime::Std => {
-            serve(runtime_std::ThreadingHttpServer::bind(address, options).map_err(bind_error)?)
-        }
-        Runtime::Smol => {
-            let mut server =
-                runtime_smol::SmolServer::bind(address, options).map_err(bind_error)?;
-            if let Some(threads) = args.workers {
-                server = server.with_threads(threads);
-            }
-            serve(server)
-        }
-        Runtime::Mio => {
-            // One reactor per worker, by default one per core.
-            let workers = args.workers.unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-            });
-            serve(runtime_mio::MioServer::bind(address, options, workers).map_err(bind_error)?)
-        }
-    }
-}
-
-/// What the command line needs of a server, whatever its runtime.
-trait Server {
-    fn local_addr(&self) -> SocketAddr;
-    fn stop_on_signals(&self) -> std::io::Result<()>;
-    fn serve_forever(self) -> std::io::Result<()>;
-}
-
-macro_rules! impl_server {
-    ($($server:ty),*) => {$(
-        impl Server for $server {
-            fn local_addr(&self) -> SocketAddr {
-                <$server>::local_addr(self)
-            }
-            fn stop_on_signals(&self) -> std::io::Result<()> {
-                <$server>::stop_on_signals(self)
-            }
-            fn serve_forever(self) -> std::io::Result<()> {
-                <$server>::serve_forever(self)
-            }
-        }
-    )*};
-}
-
-impl_server!(
-    runtime_std::ThreadingHttpServer,
-    runtime_smol::SmolServer,
-    runtime_mio::MioServer
-);
-
-/// Every runtime the same way: signals, CPython's banner, serve until stopped.
-fn serve(server: impl Server) -> Result<(), String> {
-    server
-        .stop_on_signals()
-        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    print_banner(server.local_addr());
-    server
-        .serve_forever()
-        .map_err(|e| format!("server failed: {e}"))
+    protocol.timeouts.header_read = timeout(args.header_timeout);
+    protocol.timeouts.idle = timeout(args.idle_timeout);
+    protocol.timeouts.body_read = timeout(args.body_timeout);
+    protocol
 }
 
 /// `-d` must name a directory we can serve; the default is the current directory.

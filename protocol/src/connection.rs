@@ -150,6 +150,7 @@ impl ServerConnection {
     /// Bytes arrived from the peer (copied into the connection's buffer).
     pub fn receive(&mut self, data: &[u8], now: Instant) {
         self.tick(now);
+        self.take_back_recv_room();
         if self.closed || data.is_empty() {
             return;
         }
@@ -182,9 +183,19 @@ impl ServerConnection {
         }
     }
 
+    /// Room handed out by [`recv_buf`](Self::recv_buf) and never committed is not input:
+    /// every other input takes it back first, so a runtime that forgot `commit_recv(0)` after
+    /// a failed read cannot feed the parser 16 KiB of zeros.
+    fn take_back_recv_room(&mut self) {
+        if let Some(base) = self.recv_base.take() {
+            self.input.truncate(base);
+        }
+    }
+
     /// The peer closed its sending side.
     pub fn receive_eof(&mut self, now: Instant) {
         self.tick(now);
+        self.take_back_recv_room();
         if self.closed || self.peer_eof {
             return;
         }
@@ -227,6 +238,7 @@ impl ServerConnection {
     /// Fires every deadline due at `now`. Calling it early is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.tick(now);
+        self.take_back_recv_room();
         while let Some(kind) = self.timers.take_expired(self.now) {
             match kind {
                 TimeoutKind::HeaderRead if self.head_reader.started(&self.input) => {
@@ -451,8 +463,9 @@ impl ServerConnection {
             if self.peer_eof {
                 self.closed = true;
             } else {
-                let until = self.now + self.config.timeouts.linger;
-                self.timers.set(TimeoutKind::Linger, Some(until));
+                // A linger too long to represent never ends (the peer's close does).
+                let until = self.now.checked_add(self.config.timeouts.linger);
+                self.timers.set(TimeoutKind::Linger, until);
             }
             self.input = BytesMut::new();
             return Some(Transmit::Shutdown);
@@ -748,15 +761,19 @@ impl ServerConnection {
             (Reading::Head, Writing::Idle)
         );
         let header_read = match self.head_started {
-            Some(start) if waiting_for_head => timeouts.header_read.map(|d| start + d),
+            Some(start) if waiting_for_head => {
+                timeouts.header_read.and_then(|d| start.checked_add(d))
+            }
             _ => None,
         };
         let idle = match self.head_started {
-            None if waiting_for_head => timeouts.idle.map(|d| self.idle_since + d),
+            None if waiting_for_head => timeouts.idle.and_then(|d| self.idle_since.checked_add(d)),
             _ => None,
         };
         let body_read = match self.reading {
-            Reading::Body(_) => timeouts.body_read.map(|d| self.body_progress + d),
+            Reading::Body(_) => timeouts
+                .body_read
+                .and_then(|d| self.body_progress.checked_add(d)),
             _ => None,
         };
         self.timers.set(TimeoutKind::HeaderRead, header_read);

@@ -991,3 +991,36 @@ fn failed_request_line_survives_header_errors() {
     events(&mut conn);
     assert_eq!(conn.failed_request_line(), None);
 }
+
+/// Room taken with `recv_buf` and never committed is not input, whatever input comes next.
+#[test]
+fn uncommitted_recv_room_is_taken_back() {
+    let mut conn = connect(Config::default(), t0());
+    let _ = conn.recv_buf();
+    conn.receive_eof(t0());
+    assert!(
+        !events(&mut conn)
+            .iter()
+            .any(|e| matches!(e, Event::RequestError(_))),
+        "a spurious request error"
+    );
+
+    let mut conn = connect(Config::default(), t0());
+    let _ = conn.recv_buf();
+    conn.receive(b"GET / HTTP/1.0\r\n\r\n", t0());
+    let evs = events(&mut conn);
+    assert!(
+        matches!(evs.first(), Some(Event::Request(head)) if head.target() == b"/"),
+        "{evs:?}"
+    );
+
+    let mut conn = connect(Config::default(), t0());
+    let _ = conn.recv_buf();
+    conn.handle_timeout(t0());
+    conn.receive(b"GET /x HTTP/1.0\r\n\r\n", t0());
+    let evs = events(&mut conn);
+    assert!(
+        matches!(evs.first(), Some(Event::Request(head)) if head.target() == b"/x"),
+        "{evs:?}"
+    );
+}

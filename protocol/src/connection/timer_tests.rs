@@ -320,3 +320,32 @@ proptest! {
         }
     }
 }
+
+/// Any timeout, however large, is taken as "never": no `Instant + Duration` overflow.
+#[test]
+fn huge_timeouts_never_overflow() {
+    let mut config = http11();
+    config.timeouts.header_read = Some(Duration::MAX);
+    config.timeouts.idle = Some(Duration::MAX);
+    config.timeouts.body_read = Some(Duration::MAX);
+    config.timeouts.linger = Duration::MAX;
+    let t = t0();
+    let mut conn = ServerConnection::new(std::sync::Arc::new(config), t);
+    assert_eq!(conn.poll_timeout(), None);
+    conn.receive(
+        b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nab",
+        t,
+    );
+    let _ = events(&mut conn);
+    assert_eq!(conn.poll_timeout(), None);
+    conn.close_after_response();
+    conn.respond(&ResponseHead::new(200), Bytes::new()).unwrap();
+    while let Some(transmit) = conn.poll_transmit() {
+        if let crate::Transmit::Bytes(b) = transmit {
+            let n = b.len();
+            conn.advance_transmit(n);
+        }
+    }
+    conn.handle_timeout(t + secs(1 << 40));
+    assert!(conn.poll_timeout().is_none_or(|at| at > t));
+}

@@ -1,0 +1,26 @@
+//! `--runtime smol`: a smol task per connection.
+
+use std::io;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use super::{Running, legacy_options};
+use crate::args::Args;
+
+pub(crate) fn start(
+    listener: TcpListener,
+    config: Arc<serve::ServerConfig>,
+    args: &Args,
+) -> io::Result<Running> {
+    let address = listener.local_addr()?;
+    drop(listener);
+    let mut server = runtime_smol::SmolServer::bind(address, legacy_options(&config))?;
+    if let Some(threads) = args.workers {
+        server = server.with_threads(threads);
+    }
+    let handle = server.stop_handle();
+    Ok(Running {
+        stop: Box::new(move || handle.stop()),
+        serve: Box::new(move || server.serve_forever()),
+    })
+}
