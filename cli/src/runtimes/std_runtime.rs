@@ -7,6 +7,10 @@ use std::sync::Arc;
 use super::{Running, legacy_options};
 use crate::args::Args;
 
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "the legacy runtime copies what it needs"
+)]
 pub(crate) fn start(
     listener: TcpListener,
     config: Arc<serve::ServerConfig>,
