@@ -2,6 +2,8 @@
 //! (a thread blocking, a task awaiting, a reactor's readiness), this crate *does* it, and the
 //! [`serve`] layer decides *what* is done.
 //!
+//! - [`drive`]: the driving loop of one connection, written once ([`drive::Driver::turn`]);
+//!   a runtime only waits for what a turn names.
 //! - [`socket`]: a connection's output (one vectored write, a `sendfile` span) and input
 //!   (straight into the core's buffer), on blocking and non-blocking sockets alike.
 //! - [`cgi`] and [`script`]: a CGI process (spawned in its own process group, killed with it,
@@ -14,6 +16,7 @@
 
 pub mod cgi;
 pub mod clock;
+pub mod drive;
 pub mod facts;
 pub mod limits;
 pub mod listener;

@@ -1,0 +1,218 @@
+//! The canonical driving loop of a [`Connection`], written once: write what it offers, carry
+//! out its requests (start, feed and end a CGI script; hand a user handler to the runtime),
+//! pump the script's pipes, read the socket, and say what to wait for. Nothing here blocks:
+//! a runtime calls [`Driver::turn`] whenever something may have changed (readiness, a
+//! deadline, a handler's command) and waits for what the returned [`Turn`] names, in its own
+//! I/O model.
+
+use std::net::TcpStream;
+use std::os::fd::BorrowedFd;
+use std::time::Instant;
+
+use serve::{Command, Connection, HandlerTask, Io};
+
+use crate::clock::now;
+use crate::script::{Pipes, Script};
+use crate::socket::{Flushed, Received, flush, receive};
+
+/// Rounds of work one turn may take before it yields, so one busy connection cannot starve
+/// the others of a shared loop.
+const TURN_BUDGET: usize = 64;
+
+/// What a connection waits for after a turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Turn {
+    /// Wait until the socket is readable.
+    pub read: bool,
+    /// Wait until the socket is writable.
+    pub write: bool,
+    /// Turn again at this instant at the latest.
+    pub deadline: Option<Instant>,
+    /// The turn ran out of budget with work left: turn again soon, without waiting.
+    pub more: bool,
+    /// The connection is over and nothing of it runs: drop the driver (which closes the
+    /// socket).
+    pub done: bool,
+}
+
+/// A connection, its socket, and the CGI script running for it.
+#[derive(Debug)]
+pub struct Driver<S = TcpStream> {
+    conn: Connection,
+    socket: S,
+    script: Option<Script>,
+    /// A handler task the runtime must start (see [`Driver::take_task`]).
+    task: Option<HandlerTask>,
+    /// No read returned `WouldBlock` since the last readable signal.
+    can_read: bool,
+    /// The last write returned `WouldBlock`.
+    write_blocked: bool,
+    /// When a finishing script is checked for its exit again.
+    script_check: Option<Instant>,
+}
+
+impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
+    /// Drives `conn` over `socket` (blocking or not; non-blocking for an event loop).
+    pub fn new(conn: Connection, socket: S) -> Self {
+        Self {
+            conn,
+            socket,
+            script: None,
+            task: None,
+            // The request often arrives with the handshake.
+            can_read: true,
+            write_blocked: false,
+            script_check: None,
+        }
+    }
+
+    /// The connection.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The connection, to stop it or hand it a handler's command.
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// The socket.
+    pub fn socket(&self) -> &S {
+        &self.socket
+    }
+
+    /// The socket became readable (or reported an error or hang-up).
+    pub fn readable(&mut self) {
+        self.can_read = true;
+    }
+
+    /// The socket became writable (or reported an error or hang-up).
+    pub fn writable(&mut self) {
+        self.write_blocked = false;
+    }
+
+    /// A command from this connection's handler task.
+    pub fn command(&mut self, command: Command) {
+        self.conn.handle_command(command, now());
+    }
+
+    /// A handler task to start, if the last turn produced one: run it off the loop with
+    /// [`HandlerTask::run`], delivering its commands back through [`command`](Self::command).
+    pub fn take_task(&mut self) -> Option<HandlerTask> {
+        self.task.take()
+    }
+
+    /// The script's pipes worth waiting for now.
+    pub fn pipes(&self) -> Option<Pipes<'_>> {
+        Some(self.script.as_ref()?.pipes(&self.conn))
+    }
+
+    /// Every open pipe of the script (to register them with a reactor once).
+    pub fn open_pipes(&self) -> [Option<BorrowedFd<'_>>; 3] {
+        self.script
+            .as_ref()
+            .map_or([None, None, None], Script::open_pipes)
+    }
+
+    /// Stops gracefully (see [`Connection::stop`]).
+    pub fn stop(&mut self) {
+        self.conn.stop(now());
+    }
+
+    /// Does everything that can be done now, and says what to wait for.
+    pub fn turn(&mut self) -> Turn {
+        let at = now();
+        self.conn.handle_timeout(at);
+        let mut budget = TURN_BUDGET;
+        loop {
+            let mut progress = self.write();
+            progress |= self.carry_out();
+            if let Some(script) = &mut self.script {
+                progress |= script.pump(&mut self.conn);
+                self.script_check = script.check_exit(&mut self.conn, at.instant);
+                if script.is_done() {
+                    self.script = None;
+                    self.script_check = None;
+                }
+            }
+            if self.conn.is_closed() {
+                break;
+            }
+            progress |= self.read();
+            if !progress {
+                break;
+            }
+            budget -= 1;
+            if budget == 0 {
+                return self.outcome(true);
+            }
+        }
+        self.outcome(false)
+    }
+
+    fn outcome(&self, more: bool) -> Turn {
+        let closed = self.conn.is_closed();
+        let deadline = [self.conn.poll_timeout(), self.script_check]
+            .into_iter()
+            .flatten()
+            .min();
+        Turn {
+            read: !closed && self.conn.wants_read() && !self.can_read,
+            write: !closed && self.write_blocked,
+            deadline,
+            more,
+            done: closed && self.script.is_none() && self.task.is_none(),
+        }
+    }
+
+    fn write(&mut self) -> bool {
+        if self.write_blocked || self.conn.is_closed() {
+            return false;
+        }
+        match flush(&mut self.conn, self.socket.borrow()) {
+            Ok(Flushed::Done) => false,
+            Ok(Flushed::Blocked) => {
+                self.write_blocked = true;
+                false
+            }
+            // The connection was aborted: that is progress (it is now closed).
+            Err(_) => true,
+        }
+    }
+
+    /// Carries out the connection's requests beside the socket.
+    fn carry_out(&mut self) -> bool {
+        let mut progress = false;
+        while let Some(io) = self.conn.poll_io() {
+            progress = true;
+            match io {
+                Io::SpawnCgi(spec) => self.script = Script::spawn(&spec, &mut self.conn),
+                Io::RunHandler(task) => self.task = Some(task),
+                other => {
+                    if let Some(script) = &mut self.script {
+                        script.apply(&other, &mut self.conn);
+                    }
+                }
+            }
+        }
+        progress
+    }
+
+    fn read(&mut self) -> bool {
+        if !self.can_read || !self.conn.wants_read() {
+            return false;
+        }
+        match receive(&mut self.conn, self.socket.borrow()) {
+            Received::Bytes => true,
+            Received::Blocked => {
+                self.can_read = false;
+                false
+            }
+            Received::Ended => {
+                self.can_read = false;
+                true
+            }
+        }
+    }
+}
