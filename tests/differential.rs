@@ -1,4 +1,4 @@
-//! Differential test: CPython 3.14's own http.server (the oracle, `python314.sh`) and ours
+//! Differential test: CPython 3.14's own http.server (the oracle, `scripts/python314`) and ours
 //! serve the same fixture tree; the same raw requests go to both; status lines, header names
 //! and order, header values and bodies must match byte for byte, and so must the access log.
 //!
@@ -6,12 +6,14 @@
 //! - `Date` and `Server` values (clock and version string);
 //! - `Content-type` only for the extensions in [`MIME_DIFFERENCES`], where CPython reads the
 //!   machine's `/etc/mime.types` and we use our own table (both values are checked);
-//! - the listing title for requests with a query ([`Deviation::TitleKeepsQuery`]): DESIGN.md
-//!   ("Which CPython") keeps 3.11's title because CPython's test suite on these machines asserts it.
+//! - the listing title for requests with a query ([`Deviation::TitleKeepsQuery`]): we keep 3.11's
+//!   title because CPython's own test suite (3.11 to 3.13) asserts it (README.md, "Where we differ
+//!   from CPython").
 //!
-//! The oracle: `$HTTP_SERVER_PY314`, else `/work/shared/tools/python314.sh`, else
-//! `../shared/tools/python314.sh` next to the workspace. If none starts (no npm, offline), the
-//! test prints why and passes as skipped; `HTTP_SERVER_REQUIRE_PY314=1` turns that into a failure.
+//! The oracle: the launcher named by `$HTTP_SERVER_PY314`, else the project's `scripts/python314`
+//! (it fetches CPython 3.14.2's http.server once; see its header comment). If the oracle cannot
+//! start, the test fails and says why. `HTTP_SERVER_SKIP_PY314=1` skips it (offline machines),
+//! printing that it did.
 
 #[macro_use]
 mod common;
@@ -49,7 +51,7 @@ const MIME_DIFFERENCES: &[(&str, &str, &str)] = &[
 #[derive(Clone, Copy, Debug)]
 enum Deviation {
     None,
-    /// Our listing title/h1 show `ours`, 3.14's show `py` (DESIGN.md, "Which CPython").
+    /// Our listing title/h1 show `ours`, 3.14's show `py` (README.md, "Where we differ from CPython").
     TitleKeepsQuery {
         ours: &'static str,
         py: &'static str,
@@ -372,22 +374,30 @@ fn malformed(name: impl Into<String>, request: impl Into<Vec<u8>>) -> Case {
     }
 }
 
-/// The CPython 3.14 launcher, if one is found.
-fn oracle() -> Option<PathBuf> {
-    let mut candidates = Vec::new();
-    if let Some(p) = std::env::var_os("HTTP_SERVER_PY314") {
-        candidates.push(PathBuf::from(p));
-    }
-    candidates.push(PathBuf::from("/work/shared/tools/python314.sh"));
-    candidates
-        .push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/python314.sh"));
-    candidates.into_iter().find(|p| p.is_file())
+/// The CPython 3.14 launcher: `$HTTP_SERVER_PY314`, else the project's `scripts/python314`
+/// (`CARGO_MANIFEST_DIR` is `cli/`, whose tests these are).
+fn oracle() -> PathBuf {
+    std::env::var_os("HTTP_SERVER_PY314").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/python314"),
+        PathBuf::from,
+    )
 }
 
-fn skip_or_fail(why: &str) {
-    let required = std::env::var_os("HTTP_SERVER_REQUIRE_PY314").is_some_and(|v| v == "1");
-    assert!(!required, "differential test cannot run: {why}");
-    eprintln!("SKIPPED differential test against CPython 3.14: {why}");
+/// What to do when the oracle cannot run: fail, with how to fix it or opt out.
+const ORACLE_HELP: &str = "The oracle needs bash, CPython >= 3.11 and, the first time, access \
+     to the npm registry (see scripts/python314 and tests/README.md, \"The oracle\"). \
+     To skip this test on a machine that cannot run it, set HTTP_SERVER_SKIP_PY314=1.";
+
+/// `HTTP_SERVER_SKIP_PY314=1`: the one way to skip the comparison, and it says so.
+fn skip_requested() -> bool {
+    let skip = std::env::var_os("HTTP_SERVER_SKIP_PY314").is_some_and(|v| v == "1");
+    if skip {
+        eprintln!(
+            "SKIPPED differential test against CPython 3.14: HTTP_SERVER_SKIP_PY314=1 is set \
+             (nothing was compared)"
+        );
+    }
+    skip
 }
 
 fn start_python(script: &PathBuf, dir: &std::path::Path, args: &[&str]) -> Result<Server, String> {
@@ -604,9 +614,15 @@ fn compare_logs(py: &Server, ours: &Server, failures: &mut Vec<String>) {
 }
 
 fn differential(rt: &'static str) {
-    let Some(script) = oracle() else {
-        return skip_or_fail("python314.sh not found (set HTTP_SERVER_PY314)");
-    };
+    if skip_requested() {
+        return;
+    }
+    let script = oracle();
+    assert!(
+        script.is_file(),
+        "the CPython 3.14 launcher {} does not exist. {ORACLE_HELP}",
+        script.display()
+    );
     let fx = Fixture::new();
     let mut failures = Vec::new();
     let mut notes = Vec::new();
@@ -614,7 +630,10 @@ fn differential(rt: &'static str) {
         let extra: Vec<&str> = protocol.map(|p| vec!["-p", p]).unwrap_or_default();
         let py = match start_python(&script, &fx.root, &extra) {
             Ok(py) => py,
-            Err(e) => return skip_or_fail(&format!("CPython 3.14 did not start: {e}")),
+            Err(e) => panic!(
+                "CPython 3.14 ({}) did not start: {e}\n{ORACLE_HELP}",
+                script.display()
+            ),
         };
         let label = protocol.unwrap_or("HTTP/1.0");
         // `--compat` parses as CPython does: every case, and the access log, must match.
