@@ -35,6 +35,17 @@ enum Found {
     Dir(Option<OwnedFd>),
     /// Nothing servable: missing, unreadable, outside the root, or not a regular file.
     Nothing,
+    /// The process (or the system) is out of file descriptors: nothing can be said about the
+    /// path now.
+    Exhausted,
+}
+
+/// Whether an open failed for want of descriptors (`EMFILE`, `ENFILE`), not because of the
+/// path: a 503 the client may retry, never a 404 it would believe.
+fn out_of_descriptors(e: &std::io::Error) -> bool {
+    let code = e.raw_os_error();
+    code == Some(rustix::io::Errno::MFILE.raw_os_error())
+        || code == Some(rustix::io::Errno::NFILE.raw_os_error())
 }
 
 /// Opens `rel` (beneath the root, see [`Lookup`]) without blocking or inheriting it, and says
@@ -61,6 +72,7 @@ fn open_and_look(settings: &Settings, fs: &Lookup, rel: &Path) -> Found {
                 _ => Found::Nothing,
             }
         }
+        Err(e) if out_of_descriptors(&e) => Found::Exhausted,
         // A directory we may not open can still be redirected to or reported on.
         Err(e) if may_be_directory(&e) && fs.is_dir(rel) => Found::Dir(None),
         Err(_) => Found::Nothing,
@@ -104,12 +116,20 @@ pub(crate) fn send_head(
     let Some(rel) = to_fs_path(relative(&translated).to_vec()) else {
         return not_found();
     };
-    let Ok(fs) = Lookup::new(settings) else {
-        return not_found();
+    let exhausted = || {
+        let mut plan = send_error(settings, 503, None, None, head_request, ctx.now);
+        plan.head.headers.append("Retry-After", "1");
+        plan
+    };
+    let fs = match Lookup::new(settings) {
+        Ok(fs) => fs,
+        Err(e) if out_of_descriptors(&e) => return exhausted(),
+        Err(_) => return not_found(),
     };
     match open_and_look(settings, &fs, &rel) {
         Found::File(file, meta) => serve_file(settings, head, ctx, &rel, file, &meta),
         Found::Nothing => not_found(),
+        Found::Exhausted => exhausted(),
         Found::Dir(dir) => {
             if !has_trailing_slash(path) {
                 let mut plan_head = response_head(settings, 301, None, ctx.now);
@@ -129,6 +149,7 @@ pub(crate) fn send_head(
                     Found::File(file, meta) => {
                         return serve_file(settings, head, ctx, &index_path, file, &meta);
                     }
+                    Found::Exhausted => return exhausted(),
                     // `os.path.isfile` said yes but `open` failed: CPython answers 404.
                     Found::Nothing
                         if fs.stat(&index_path).is_ok_and(|st| {

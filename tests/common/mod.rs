@@ -265,6 +265,12 @@ impl Server {
         String::from_utf8_lossy(&self.stderr.snapshot()).into_owned()
     }
 
+    /// Everything the server wrote on stdout so far (lossy UTF-8): the banner and, after
+    /// SIGINT, CPython's goodbye.
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout.snapshot()).into_owned()
+    }
+
     pub fn stderr_bytes(&self) -> Vec<u8> {
         self.stderr.snapshot()
     }
