@@ -61,11 +61,25 @@ impl LogWriter {
     /// Waits (at most `timeout`) until everything queued so far is written; for the exit.
     /// Returns whether it was.
     pub fn flush(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
         let (done, wait) = sync_channel(1);
-        if self.queue.send(Message::Flush(done)).is_err() {
-            return false;
+        let mut marker = Message::Flush(done);
+        // The queue may be full of lines a stuck writer never takes: never block on it.
+        loop {
+            match self.queue.try_send(marker) {
+                Ok(()) => break,
+                Err(TrySendError::Disconnected(_)) => return false,
+                Err(TrySendError::Full(back)) => {
+                    if std::time::Instant::now() >= deadline {
+                        return false;
+                    }
+                    marker = back;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
         }
-        wait.recv_timeout(timeout).is_ok()
+        wait.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .is_ok()
     }
 }
 
