@@ -19,8 +19,8 @@ use crate::socket::{Flushed, Received, flush, receive};
 /// the others of a shared loop.
 const TURN_BUDGET: usize = 64;
 
-/// What a connection waits for after a turn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a connection waits for after a turn (the default: nothing yet, turn it first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Turn {
     /// Wait until the socket is readable.
