@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Load benchmark: our runtimes, nginx (1 worker, sendfile) and Python's http.server, each
-# pinned to one core and driven by wrk from the other core, on loopback, in one run.
-# Prints requests/s per server and file, and our ratio to nginx and to python.
+# Load benchmark: our runtimes, nginx (1 worker, sendfile), h2o (1 thread) and Python's
+# http.server, each pinned to one core and driven by wrk from the other core, on loopback, in
+# one run. Workloads: a 1 KiB and a 1 MiB file over keep-alive, a listing of 200 files
+# (nginx's autoindex, h2o's dirlisting), and the 1 KiB file with `Connection: close`.
+# Prints requests/s per server and workload, and each ratio to nginx, h2o and python.
 #
 #   bench/load.sh                 # all servers, 10 s per measurement
 #   DURATION=5 RUNTIMES="std mio" bench/load.sh
 #
-# Installs wrk and nginx-light from Debian if missing (needs root or sudo).
+# Installs wrk, nginx-light and h2o from Debian if missing (needs root or sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +22,8 @@ need() {
     local missing=()
     command -v wrk >/dev/null || missing+=(wrk)
     command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+    command -v h2o >/dev/null || [ -x /usr/sbin/h2o ] || missing+=(h2o)
+    command -v curl >/dev/null || missing+=(curl)
     if [ ${#missing[@]} -gt 0 ]; then
         local sudo=""
         [ "$(id -u)" -eq 0 ] || sudo=sudo
@@ -29,6 +33,7 @@ need() {
 }
 need
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+H2O=$(command -v h2o || echo /usr/sbin/h2o)
 
 cargo build --release -q -p http-server
 BIN=$PWD/target/release/http-server
@@ -48,7 +53,11 @@ mkdir -p "$root"
 chmod 755 "$work" "$root"
 head -c 1024 /dev/urandom >"$root/small.bin"
 head -c $((1024 * 1024)) /dev/urandom >"$root/large.bin"
-FILES="small.bin large.bin"
+mkdir -p "$root/dir"
+for i in $(seq -w 1 200); do head -c $((i * 37)) /dev/zero >"$root/dir/file-$i.txt"; done
+chmod -R a+rX "$root"
+# name | path | extra wrk arguments
+WORKLOADS=("1KiB small.bin" "1MiB large.bin" "listing dir/" "1KiB-close small.bin close")
 
 wait_port() {
     for _ in $(seq 100); do
@@ -87,10 +96,31 @@ http {
     fastcgi_temp_path $work/nginx;
     uwsgi_temp_path $work/nginx;
     scgi_temp_path $work/nginx;
-    server { listen 127.0.0.1:$1; root $root; }
+    server { listen 127.0.0.1:$1; root $root; location /dir/ { autoindex on; } }
 }
 CONF
     taskset -c "$SERVER_CPU" "$NGINX" -c "$work/nginx.conf" -p "$work/nginx"
+    wait_port "$1"
+}
+
+start_h2o() { # port
+    cat >"$work/h2o.conf" <<CONF
+num-threads: 1
+access-log: /dev/null
+error-log: $work/h2o-error.log
+pid-file: $work/h2o.pid
+listen:
+  host: 127.0.0.1
+  port: $1
+hosts:
+  default:
+    paths:
+      /:
+        file.dir: $root
+        file.dirlisting: ON
+CONF
+    taskset -c "$SERVER_CPU" "$H2O" -c "$work/h2o.conf" >/dev/null 2>&1 &
+    pids+=($!)
     wait_port "$1"
 }
 
@@ -100,24 +130,35 @@ start_python() { # port
     wait_port "$1"
 }
 
-measure() { # port file -> requests/s (0 when any response was not a 2xx)
-    taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "http://127.0.0.1:$1/$2" 2>/dev/null |
+check() { # port path -> fails unless the path answers 200 (every server, before timing)
+    local code
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/$2" 2>/dev/null || echo 000)
+    [ "$code" = 200 ] || { echo "127.0.0.1:$1/$2 answered $code" >&2; return 1; }
+}
+
+measure() { # port path [close] -> requests/s (0 when any response was not a 2xx)
+    local extra=()
+    [ "${3:-}" = close ] && extra=(-H "Connection: close")
+    check "$1" "$2" || { echo 0; return; }
+    taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "${extra[@]}" "http://127.0.0.1:$1/$2" 2>/dev/null |
         awk '/Non-2xx/ {bad = 1} /Requests\/sec/ {r = $2} END {print (bad ? 0 : r)}'
 }
 
 declare -A rps
 port=18080
-servers=(nginx python)
+servers=(nginx h2o python)
 for r in $RUNTIMES; do servers+=("$r"); done
 for server in "${servers[@]}"; do
     port=$((port + 1))
     case $server in
         nginx) start_nginx "$port" ;;
+        h2o) start_h2o "$port" ;;
         python) start_python "$port" ;;
         *) start_ours "$server" "$port" ;;
     esac
-    for f in $FILES; do
-        rps[$server/$f]=$(measure "$port" "$f")
+    for w in "${WORKLOADS[@]}"; do
+        read -r name path extra <<<"$w"
+        rps[$server/$name]=$(measure "$port" "$path" "${extra:-}")
     done
     if [ "$server" = nginx ]; then
         kill "$(cat "$work/nginx.pid")"; rm -f "$work/nginx.pid"
@@ -129,14 +170,16 @@ done
 echo
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s, server on cpu $SERVER_CPU, wrk on cpu $CLIENT_CPU, HTTP/1.1 keep-alive"
-printf '\n%-10s %-10s %12s %10s %10s\n' server file "req/s" "vs nginx" "vs python"
+printf '\n%-10s %-11s %12s %10s %10s %10s\n' server workload "req/s" "vs nginx" "vs h2o" "vs python"
 for server in "${servers[@]}"; do
-    for f in $FILES; do
-        v=${rps[$server/$f]:-0}
-        n=${rps[nginx/$f]:-0}
-        p=${rps[python/$f]:-0}
-        awk -v s="$server" -v f="$f" -v v="$v" -v n="$n" -v p="$p" 'BEGIN {
-            printf "%-10s %-10s %12.0f %9.2fx %9.1fx\n", s, f, v, (n > 0 ? v / n : 0), (p > 0 ? v / p : 0)
+    for w in "${WORKLOADS[@]}"; do
+        read -r name _ <<<"$w"
+        v=${rps[$server/$name]:-0}
+        n=${rps[nginx/$name]:-0}
+        h=${rps[h2o/$name]:-0}
+        p=${rps[python/$name]:-0}
+        awk -v s="$server" -v f="$name" -v v="$v" -v n="$n" -v h="$h" -v p="$p" 'BEGIN {
+            printf "%-10s %-11s %12.0f %9.2fx %9.2fx %9.1fx\n", s, f, v, (n > 0 ? v / n : 0), (h > 0 ? v / h : 0), (p > 0 ? v / p : 0)
         }'
     done
 done
