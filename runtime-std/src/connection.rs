@@ -69,6 +69,9 @@ impl Thread<'_> {
     /// happen here first. Turning after every command also sends what the handler wrote
     /// without waiting for the next.
     fn deliver(&mut self, command: Command) {
+        // A handler that does not wait for the socket never reaches `wait`: a stop must
+        // still reach its response (`Connection: close`).
+        self.notice_stop();
         self.driver.command(command);
         loop {
             let turn = self.turn();
