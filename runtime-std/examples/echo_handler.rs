@@ -9,7 +9,7 @@
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 
-use runtime_std::{Exchange, Handler, ServerOptions, Service, ThreadingHttpServer};
+use runtime_std::{Exchange, Handler, ThreadingHttpServer};
 
 struct Echo;
 
@@ -46,12 +46,18 @@ fn main() -> io::Result<()> {
         .nth(1)
         .and_then(|p| p.parse().ok())
         .unwrap_or(8000);
+    let listener = sys::listener::bind(([127, 0, 0, 1], port).into(), 1024, false)?;
     let mut settings = handler::Settings::new(".");
     settings.server_version = "EchoHTTP/0.1".into();
-    let mut options = ServerOptions::new(Service::Custom(Arc::new(Echo)), settings);
-    options.protocol.protocol_version = "HTTP/1.1".into();
-    let server = ThreadingHttpServer::bind(([127, 0, 0, 1], port).into(), options)?;
-    server.stop_on_signals()?;
+    let mut config = serve::ServerConfig::new(settings, sys::facts::gather(listener.local_addr()?));
+    let mut protocol = protocol::Config::default();
+    protocol.protocol_version = "HTTP/1.1".into();
+    config.protocol = Arc::new(protocol);
+    config.routes = Some(Arc::new(Echo));
+    config.log = Arc::new(sys::log::LogWriter::stderr()?);
+    let server = ThreadingHttpServer::new(listener, Arc::new(config))?;
+    let stop = server.stop_handle();
+    sys::signals::on_stop_signals(move |_| stop.stop(), |_| std::process::exit(1))?;
     println!("Serving on http://{}/", server.local_addr());
     server.serve_forever()
 }

@@ -1,14 +1,14 @@
-//! The blocking runtime: the protocol core driven over `std::net` sockets.
-//!
-//! [`HttpServer`] serves one connection at a time, like Python's `HTTPServer`;
-//! [`ThreadingHttpServer`] gives each connection a thread, like `ThreadingHTTPServer`, up to a
-//! connection limit. Both serve files as `SimpleHTTPRequestHandler` does (with sendfile), run
-//! CGI scripts when enabled, or call your own [`Handler`].
+//! The blocking runtime, as Python's `socketserver`: [`ThreadingHttpServer`] gives each
+//! connection a thread of its own (`ThreadingHTTPServer`), [`HttpServer`] serves one
+//! connection at a time on the calling thread (`HTTPServer`). Everything above the socket
+//! (files, listings, CGI, your own [`Handler`], timeouts, graceful stop, the log) is the
+//! `serve` layer's; each connection thread only waits, with `poll(2)`, for what
+//! [`sys::drive::Driver::turn`] names, and runs your handler inline.
 //!
 //! ```no_run
 //! use std::io::{self, Write};
 //! use std::sync::Arc;
-//! use runtime_std::{Exchange, Handler, ServerOptions, Service, ThreadingHttpServer};
+//! use runtime_std::{Exchange, Handler, ThreadingHttpServer};
 //!
 //! struct Hello;
 //! impl Handler for Hello {
@@ -20,24 +20,30 @@
 //!     }
 //! }
 //!
-//! let options = ServerOptions::new(Service::Custom(Arc::new(Hello)), handler::Settings::new("."));
-//! let server = ThreadingHttpServer::bind("127.0.0.1:8000".parse().unwrap(), options)?;
-//! server.stop_on_signals()?;
+//! let listener = sys::listener::bind("127.0.0.1:8000".parse().unwrap(), 1024, false)?;
+//! let facts = sys::facts::gather(listener.local_addr()?);
+//! let mut config = serve::ServerConfig::new(handler::Settings::new("."), facts);
+//! config.routes = Some(Arc::new(Hello));
+//! let server = ThreadingHttpServer::new(listener, Arc::new(config))?;
+//! let stop = server.stop_handle(); // stop.stop() from any thread ends serve_forever
 //! server.serve_forever()
 //! # ; Ok::<(), io::Error>(())
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod cgi;
-mod drive;
-mod facts;
-pub mod sendfile;
+mod connection;
 mod server;
 
-pub use facts::{ServerFacts, write_log};
-pub use handler::exchange::{Exchange, Handler, Transport};
-pub use server::{
-    HttpServer, ServerOptions, Service, StopHandle, ThreadingHttpServer, bind_listener,
-    is_transient_accept_error, on_stop_signal,
+pub use handler::exchange::{Exchange, Handler};
+pub use server::{HttpServer, StopHandle, ThreadingHttpServer};
+
+// The old API, for runtime-smol and runtime-mio until they are ported.
+#[doc(hidden)]
+pub mod legacy;
+#[doc(hidden)]
+pub use legacy::facts::{ServerFacts, write_log};
+#[doc(hidden)]
+pub use legacy::{
+    ServerOptions, Service, bind_listener, is_transient_accept_error, on_stop_signal, sendfile,
 };

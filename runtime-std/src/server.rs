@@ -1,281 +1,173 @@
-//! `HTTPServer` and `ThreadingHTTPServer`: the listener, the accept loop, the connection
-//! limit, and graceful stop.
+//! The listener's side: the accept loop, the roster of connections against the cap, the
+//! stop, and waiting for the last connection thread.
 //!
-//! Stopping (SIGINT, SIGTERM or [`StopHandle::stop`]) shuts the listener, so new connections
-//! are refused at once, and shuts the read side of every open connection: an idle keep-alive
-//! connection wakes and closes, a connection in the middle of a response finishes it first.
-//! `serve_forever` returns when the last connection is gone.
+//! A stop has to reach threads blocked in `poll(2)` (the accept loop, every connection). It
+//! writes one byte to a pipe whose read end every poll includes until it has seen the stop:
+//! the pipe stays readable, so no thread can miss it, and no thread polls on a timer.
 
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use crate::drive::Driver;
-use crate::facts::ServerFacts;
-use handler::exchange::Handler;
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use serve::{Admission, Roster, ServerConfig, Ticket};
+use sys::clock::now;
+use sys::listener::{configure, is_out_of_descriptors, is_transient_accept_error};
 
-/// What answers the requests.
-#[derive(Clone)]
-#[non_exhaustive]
-pub enum Service {
-    /// `SimpleHTTPRequestHandler` (and `CGIHTTPRequestHandler` when the settings enable CGI).
-    Files,
-    /// Your own handler, `BaseHTTPRequestHandler`-style.
-    Custom(Arc<dyn Handler>),
-}
+use crate::connection;
 
-impl std::fmt::Debug for Service {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Files => f.write_str("Files"),
-            Self::Custom(_) => f.write_str("Custom(..)"),
-        }
-    }
-}
+/// How long the accept loop rests when the process is out of descriptors: the pending
+/// connection keeps the listener readable, so retrying at once would spin.
+const DESCRIPTOR_BACKOFF: Duration = Duration::from_millis(100);
 
-/// Everything a server needs besides its address.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct ServerOptions {
-    /// Connection policy (protocol version, parse mode, limits, timeouts).
-    pub protocol: protocol::Config,
-    /// `http.server` settings (directory, versions, CGI).
-    pub settings: handler::Settings,
-    /// What answers requests.
-    pub service: Service,
-    /// Most connections served at once by [`ThreadingHttpServer`]; more wait in the backlog.
-    pub max_connections: usize,
-    /// Listen backlog.
-    pub backlog: u32,
-    /// Set `SO_REUSEPORT`, so several listeners can share the port.
-    pub reuse_port: bool,
-    /// Kill a CGI script (and its process group) that runs longer than this.
-    pub cgi_timeout: Duration,
-}
-
-impl ServerOptions {
-    /// Options for a service with default settings.
-    pub fn new(service: Service, settings: handler::Settings) -> Self {
-        Self {
-            protocol: protocol::Config::default(),
-            settings,
-            service,
-            max_connections: 1024,
-            backlog: 1024,
-            reuse_port: false,
-            cgi_timeout: Duration::from_secs(60),
-        }
-    }
-}
-
-/// State shared by the accept loop and every connection.
+/// What the accept loop and every connection thread share.
+#[derive(Debug)]
 pub(crate) struct Shared {
-    pub(crate) protocol: Arc<protocol::Config>,
-    pub(crate) settings: handler::Settings,
-    pub(crate) service: Service,
-    pub(crate) cgi_timeout: Duration,
-    facts: ServerFacts,
-    stop: AtomicBool,
-    /// Open connections, so a stop can wake their blocked reads.
-    open: Mutex<Vec<(u64, TcpStream)>>,
-    /// Signalled whenever a connection ends.
-    closed: Condvar,
-    next_id: AtomicU64,
-    /// Another handle on the listener, to unblock `accept` on stop.
-    listener: TcpListener,
+    pub(crate) config: Arc<ServerConfig>,
+    stopping: AtomicBool,
+    /// Readable once a stop was asked (see the module docs).
+    stop_rx: OwnedFd,
+    stop_tx: OwnedFd,
+    state: Mutex<State>,
+    /// Signalled when a connection thread ends.
+    ended: Condvar,
+}
+
+#[derive(Debug)]
+struct State {
+    /// Open connections; the handle is the socket, shut down to evict an idle connection.
+    roster: Roster<Arc<TcpStream>>,
+    /// Connection threads still running (an evicted connection leaves the roster at once,
+    /// its thread a moment later).
+    threads: usize,
 }
 
 impl Shared {
-    pub(crate) fn stopping(&self) -> bool {
-        self.stop.load(Ordering::Acquire)
+    fn new(config: Arc<ServerConfig>) -> io::Result<Self> {
+        let (stop_rx, stop_tx) = rustix::pipe::pipe()?;
+        let roster = Roster::new(config.max_connections);
+        Ok(Self {
+            config,
+            stopping: AtomicBool::new(false),
+            stop_rx,
+            stop_tx,
+            state: Mutex::new(State { roster, threads: 0 }),
+            ended: Condvar::new(),
+        })
     }
 
-    /// Facts about this request's connection, for the handler.
-    pub(crate) fn request_context(&self, peer: SocketAddr) -> handler::RequestContext<'_> {
-        self.facts.request_context(peer)
+    pub(crate) fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
+    /// The pipe that turns readable on a stop, for a thread's poll.
+    pub(crate) fn stop_fd(&self) -> impl AsFd + '_ {
+        &self.stop_rx
     }
 
     fn stop(&self) {
-        if self.stop.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        // Wakes a blocked accept (Linux returns EINVAL to it) and refuses new connections.
-        let _ = rustix::net::shutdown(&self.listener, rustix::net::Shutdown::Read);
-        for (_, stream) in self
-            .open
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-        {
-            let _ = stream.shutdown(std::net::Shutdown::Read);
+        if !self.stopping.swap(true, Ordering::AcqRel) {
+            // One byte, never read: the pipe stays readable for every later poll.
+            let _ = rustix::io::write(&self.stop_tx, &[1]);
         }
     }
 
-    fn register(&self, stream: &TcpStream) -> Option<u64> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let clone = stream.try_clone().ok()?;
-        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        if self.stopping() {
-            let _ = clone.shutdown(std::net::Shutdown::Read);
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A connection went idle or busy (what eviction at the cap goes by).
+    pub(crate) fn set_idle(&self, ticket: Ticket, idle: bool) {
+        self.lock().roster.set_idle(ticket, idle, now().instant);
+    }
+
+    /// Waits until `listener` (if any) is readable, for at most `timeout`. Returns false
+    /// once a stop was asked.
+    fn wait(&self, listener: Option<&TcpListener>, timeout: Option<Duration>) -> bool {
+        let mut fds = vec![PollFd::new(&self.stop_rx, PollFlags::IN)];
+        if let Some(listener) = listener {
+            fds.push(PollFd::new(listener, PollFlags::IN));
         }
-        open.push((id, clone));
-        Some(id)
+        let timeout = timeout.and_then(|t| Timespec::try_from(t).ok());
+        // An interrupted or failed poll only means the accept is tried (or the rest ends)
+        // early.
+        let _ = poll(&mut fds, timeout.as_ref());
+        !self.stopping()
     }
 
-    fn unregister(&self, id: u64) {
-        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        open.retain(|(i, _)| *i != id);
-        self.closed.notify_all();
-    }
-
-    fn open_count(&self) -> usize {
-        self.open
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
-    }
-
-    /// Blocks while `limit` connections are open.
-    fn wait_below(&self, limit: usize) {
-        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        while open.len() >= limit && !self.stopping() {
-            open = self
-                .closed
-                .wait(open)
+    fn wait_for_threads(&self) {
+        let mut state = self.lock();
+        while state.threads > 0 {
+            state = self
+                .ended
+                .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-    }
-
-    fn wait_all_closed(&self) {
-        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        while !open.is_empty() {
-            open = self
-                .closed
-                .wait(open)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-
-    fn serve(&self, stream: TcpStream, peer: SocketAddr) {
-        let Some(id) = self.register(&stream) else {
-            return;
-        };
-        Driver::new(stream, peer, self).run();
-        self.unregister(id);
     }
 }
 
-/// Stops a running server from another thread (or a signal handler thread).
-#[derive(Clone)]
+/// A connection's place, given up when its thread ends (or never starts).
+struct Seat {
+    shared: Arc<Shared>,
+    ticket: Ticket,
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        state.roster.remove(self.ticket);
+        state.threads -= 1;
+        drop(state);
+        self.shared.ended.notify_all();
+    }
+}
+
+/// Stops a running server from any thread: no new connections, every connection stops
+/// gracefully (idle ones close at once, busy ones finish their response within
+/// [`ServerConfig::shutdown_timeout`]), then `serve_forever` returns.
+#[derive(Debug, Clone)]
 pub struct StopHandle {
     shared: Arc<Shared>,
 }
 
-impl std::fmt::Debug for StopHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StopHandle").finish_non_exhaustive()
-    }
-}
-
 impl StopHandle {
-    /// Refuses new connections, lets in-flight responses finish, then `serve_forever` returns.
+    /// Asks for the stop (again: harmless).
     pub fn stop(&self) {
         self.shared.stop();
     }
 }
 
-/// Binds a listening socket: `SO_REUSEADDR` (as Python's `HTTPServer`), dual-stack for `::`
-/// (as `python -m http.server`), optionally `SO_REUSEPORT`.
-pub fn bind_listener(addr: SocketAddr, backlog: u32, reuse_port: bool) -> io::Result<TcpListener> {
-    use rustix::net::{AddressFamily, SocketType, bind, listen, socket, sockopt};
-    let family = if addr.is_ipv6() {
-        AddressFamily::INET6
-    } else {
-        AddressFamily::INET
-    };
-    let fd = socket(family, SocketType::STREAM, None)?;
-    sockopt::set_socket_reuseaddr(&fd, true)?;
-    if reuse_port {
-        sockopt::set_socket_reuseport(&fd, true)?;
-    }
-    if addr.is_ipv6() {
-        sockopt::set_ipv6_v6only(&fd, false)?;
-    }
-    bind(&fd, &addr)?;
-    listen(&fd, i32::try_from(backlog).unwrap_or(i32::MAX))?;
-    Ok(TcpListener::from(fd))
-}
-
-/// Calls `stop` (once, on a thread of its own) when SIGINT or SIGTERM arrives: every runtime's
-/// graceful stop starts here.
-pub fn on_stop_signal(stop: impl FnOnce() + Send + 'static) -> io::Result<()> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            if signals.forever().next().is_some() {
-                stop();
-            }
-        })?;
-    Ok(())
-}
-
-/// Python's `HTTPServer`: one connection at a time, on the calling thread.
+/// Python's `HTTPServer`: one connection at a time, served on the thread that calls
+/// [`serve_forever`](Self::serve_forever); the next client waits in the listen backlog.
+#[derive(Debug)]
 pub struct HttpServer {
     listener: TcpListener,
+    local: SocketAddr,
     shared: Arc<Shared>,
-    /// Connections served at once: 1 for `HTTPServer`.
-    limit: usize,
-}
-
-impl std::fmt::Debug for HttpServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpServer")
-            .field("local", &self.shared.facts.local)
-            .field("limit", &self.limit)
-            .finish_non_exhaustive()
-    }
+    /// A thread per connection (`ThreadingHTTPServer`), or the caller's thread.
+    threads: bool,
 }
 
 impl HttpServer {
-    /// Binds `addr` and prepares to serve (nothing is accepted before `serve_forever`).
-    pub fn bind(addr: SocketAddr, options: ServerOptions) -> io::Result<Self> {
-        let listener = bind_listener(addr, options.backlog, options.reuse_port)?;
-        Self::from_listener(listener, options)
-    }
-
-    /// Serves on a listener you bound yourself.
-    pub fn from_listener(listener: TcpListener, options: ServerOptions) -> io::Result<Self> {
-        Self::with_limit(listener, options, 1)
-    }
-
-    fn with_limit(listener: TcpListener, options: ServerOptions, limit: usize) -> io::Result<Self> {
-        let local = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            protocol: Arc::new(options.protocol),
-            settings: options.settings,
-            service: options.service,
-            cgi_timeout: options.cgi_timeout,
-            facts: ServerFacts::gather(local),
-            stop: AtomicBool::new(false),
-            open: Mutex::new(Vec::new()),
-            closed: Condvar::new(),
-            next_id: AtomicU64::new(0),
-            listener: listener.try_clone()?,
-        });
+    /// Serves on `listener` (bound with `sys::listener::bind`, or by you) with `config`.
+    pub fn new(listener: TcpListener, config: Arc<ServerConfig>) -> io::Result<Self> {
+        // Non-blocking: a client that gives up between poll and accept must not block
+        // the loop.
+        listener.set_nonblocking(true)?;
         Ok(Self {
+            local: listener.local_addr()?,
             listener,
-            shared,
-            limit: limit.max(1),
+            shared: Arc::new(Shared::new(config)?),
+            threads: false,
         })
     }
 
     /// The bound address (with the real port when 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
-        self.shared.facts.local
+        self.local
     }
 
     /// A handle that stops the server from elsewhere.
@@ -285,70 +177,100 @@ impl HttpServer {
         }
     }
 
-    /// Stops gracefully on SIGINT or SIGTERM.
-    pub fn stop_on_signals(&self) -> io::Result<()> {
-        let handle = self.stop_handle();
-        on_stop_signal(move || handle.stop())
+    /// Accepts and serves connections until stopped; returns once every connection is
+    /// gone. An accept error other than a passing one stops the server and is returned.
+    pub fn serve_forever(self) -> io::Result<()> {
+        let result = self.accept_loop();
+        if result.is_err() {
+            self.shared.stop();
+        }
+        // Closing the listener refuses new clients at once instead of leaving them queued.
+        drop(self.listener);
+        self.shared.wait_for_threads();
+        result
     }
 
-    /// Accepts and serves connections until stopped.
-    pub fn serve_forever(self) -> io::Result<()> {
-        let threads = self.limit > 1;
-        loop {
-            self.shared.wait_below(self.limit);
-            if self.shared.stopping() {
-                break;
-            }
-            let (stream, peer) = match self.listener.accept() {
-                Ok(pair) => pair,
-                Err(_) if self.shared.stopping() => break,
-                // Out of descriptors, a peer that vanished before accept: keep serving.
-                Err(e) if is_transient_accept_error(&e) => {
-                    std::thread::sleep(Duration::from_millis(10));
-                    continue;
+    fn accept_loop(&self) -> io::Result<()> {
+        while self.shared.wait(Some(&self.listener), None) {
+            match self.listener.accept() {
+                Ok((stream, peer)) => self.admit(stream, peer),
+                Err(e) if is_out_of_descriptors(&e) => {
+                    self.log(&format!("accept failed: {e}; retrying"));
+                    if !self.shared.wait(None, Some(DESCRIPTOR_BACKOFF)) {
+                        break;
+                    }
                 }
-                Err(e) => return Err(e),
-            };
-            if threads {
-                let shared = Arc::clone(&self.shared);
-                // If no thread can be spawned, the stream is dropped, which closes it.
-                let _ = std::thread::Builder::new()
-                    .name("connection".into())
-                    .spawn(move || shared.serve(stream, peer));
-            } else {
-                self.shared.serve(stream, peer);
+                // A client that gave up, an interrupted call: the listener is fine.
+                Err(e) if is_transient_accept_error(&e) => {}
+                Err(e) => {
+                    self.log(&format!("accept failed: {e}; stopping"));
+                    return Err(e);
+                }
             }
         }
-        drop(self.listener);
-        self.shared.wait_all_closed();
         Ok(())
     }
 
-    /// Connections open right now.
-    pub fn open_connections(&self) -> usize {
-        self.shared.open_count()
+    /// Takes a new connection into the roster and serves it.
+    fn admit(&self, stream: TcpStream, peer: SocketAddr) {
+        configure(&stream);
+        // Non-blocking: its thread waits in poll, for the socket and the CGI pipes at once.
+        if stream.set_nonblocking(true).is_err() {
+            return;
+        }
+        let stream = Arc::new(stream);
+        let ticket = {
+            let mut state = self.shared.lock();
+            let ticket = match state.roster.admit(Arc::clone(&stream), now().instant) {
+                Admission::Admitted(ticket) => ticket,
+                Admission::Evict(ticket, idle) => {
+                    // Wakes the idle connection's thread, which reads the end and closes.
+                    let _ = idle.shutdown(Shutdown::Both);
+                    ticket
+                }
+                // Every connection is busy: closing the new one is the answer.
+                _ => return,
+            };
+            state.threads += 1;
+            ticket
+        };
+        let seat = Seat {
+            shared: Arc::clone(&self.shared),
+            ticket,
+        };
+        let run = move || connection::serve(&seat.shared, stream, peer, seat.ticket);
+        if self.threads {
+            // If no thread can be spawned, dropping `run` gives the seat up and closes the
+            // socket.
+            let _ = std::thread::Builder::new()
+                .name("connection".into())
+                .spawn(run);
+        } else {
+            run();
+        }
+    }
+
+    fn log(&self, message: &str) {
+        let line = handler::format_log_line(self.local.ip(), now().wall, message);
+        self.shared.config.log.log(&line);
     }
 }
 
 /// Python's `ThreadingHTTPServer`: a thread per connection, at most
-/// [`ServerOptions::max_connections`] at once.
+/// [`ServerConfig::max_connections`] open at once (at the cap, the longest-idle keep-alive
+/// connection makes room; a client finding every connection busy is closed at once).
 #[derive(Debug)]
 pub struct ThreadingHttpServer(HttpServer);
 
 impl ThreadingHttpServer {
-    /// Binds `addr` and prepares to serve.
-    pub fn bind(addr: SocketAddr, options: ServerOptions) -> io::Result<Self> {
-        let listener = bind_listener(addr, options.backlog, options.reuse_port)?;
-        Self::from_listener(listener, options)
+    /// Serves on `listener` with `config`.
+    pub fn new(listener: TcpListener, config: Arc<ServerConfig>) -> io::Result<Self> {
+        let mut server = HttpServer::new(listener, config)?;
+        server.threads = true;
+        Ok(Self(server))
     }
 
-    /// Serves on a listener you bound yourself.
-    pub fn from_listener(listener: TcpListener, options: ServerOptions) -> io::Result<Self> {
-        let limit = options.max_connections;
-        HttpServer::with_limit(listener, options, limit.max(2)).map(Self)
-    }
-
-    /// The bound address.
+    /// The bound address (with the real port when 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.0.local_addr()
     }
@@ -358,50 +280,9 @@ impl ThreadingHttpServer {
         self.0.stop_handle()
     }
 
-    /// Stops gracefully on SIGINT or SIGTERM.
-    pub fn stop_on_signals(&self) -> io::Result<()> {
-        self.0.stop_on_signals()
-    }
-
-    /// Accepts and serves connections, each on its own thread, until stopped.
+    /// Accepts connections, each served on a thread of its own, until stopped; returns once
+    /// every connection thread has ended.
     pub fn serve_forever(self) -> io::Result<()> {
         self.0.serve_forever()
-    }
-
-    /// Connections open right now.
-    pub fn open_connections(&self) -> usize {
-        self.0.open_connections()
-    }
-}
-
-/// Whether an `accept` error leaves the listener usable: the peer vanished before it was
-/// accepted, a signal interrupted the call, or the process ran out of descriptors for a moment.
-/// Every runtime's accept loop keeps serving (after a short pause) on these.
-pub fn is_transient_accept_error(e: &io::Error) -> bool {
-    use rustix::io::Errno;
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::Interrupted
-    ) || e.raw_os_error().is_some_and(|code| {
-        code == Errno::MFILE.raw_os_error() || code == Errno::NFILE.raw_os_error()
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn out_of_descriptors_is_transient() {
-        let emfile = io::Error::from_raw_os_error(rustix::io::Errno::MFILE.raw_os_error());
-        assert!(is_transient_accept_error(&emfile));
-        assert!(is_transient_accept_error(
-            &io::ErrorKind::ConnectionAborted.into()
-        ));
-        assert!(!is_transient_accept_error(
-            &io::ErrorKind::InvalidInput.into()
-        ));
     }
 }

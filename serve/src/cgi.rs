@@ -60,9 +60,19 @@ impl CgiJob {
         }
     }
 
-    pub(crate) fn started(&mut self) {
+    pub(crate) fn started(
+        &mut self,
+        core: &mut ServerConnection,
+        config: &ServerConfig,
+        wall: SystemTime,
+    ) {
         if self.phase == Phase::Starting {
             self.phase = Phase::Running;
+            // In `--compat` our head is already decided and goes out before the script
+            // writes: until it is in the core, the core wants no body and stdout is not read.
+            if self.output.drive(core, &config.settings, wall).is_err() {
+                core.abort();
+            }
         }
     }
 

@@ -53,6 +53,10 @@ enum Job {
 struct FileSpan {
     file: File,
     offset: u64,
+    /// What is left of the span, when the last transmit offered was the span (not bytes).
+    /// `handle_sent` goes by this and never asks the core again: asking is not free of
+    /// effects (it takes a queued shutdown, which would then never reach the runtime).
+    sending: Option<u64>,
 }
 
 /// One connection of the server. See the crate docs for the driving loop.
@@ -140,7 +144,12 @@ impl Connection {
     /// What to write next, if anything.
     pub fn poll_transmit(&mut self) -> Option<Transmit<'_>> {
         let external = match self.core.poll_transmit()? {
-            protocol::Transmit::Bytes(_) => return Some(Transmit::Write),
+            protocol::Transmit::Bytes(_) => {
+                if let Some(span) = &mut self.file {
+                    span.sending = None;
+                }
+                return Some(Transmit::Write);
+            }
             protocol::Transmit::External(len) => Some(len),
             // Anything else (today only Shutdown) ends the output.
             _ => None,
@@ -154,7 +163,9 @@ impl Connection {
             self.abort();
             return None;
         }
-        self.file.as_ref().map(|span| Transmit::SendFile {
+        let span = self.file.as_mut()?;
+        span.sending = Some(len);
+        Some(Transmit::SendFile {
             file: &span.file,
             offset: span.offset,
             len,
@@ -170,23 +181,19 @@ impl Connection {
     /// `n` bytes of the current transmit reached the socket.
     pub fn handle_sent(&mut self, n: usize, now: Now) {
         self.tick(now);
+        let mut span_done = false;
         if let Some(span) = &mut self.file
-            && matches!(
-                self.core.poll_transmit(),
-                Some(protocol::Transmit::External(_))
-            )
+            && let Some(left) = span.sending
         {
             span.offset += n as u64;
+            let left = left.saturating_sub(n as u64);
+            span.sending = Some(left);
+            span_done = left == 0;
         }
         self.core.advance_transmit(n);
         self.pace.sent(n, now.instant);
-        if self.file.is_some()
-            && !matches!(
-                self.core.poll_transmit(),
-                Some(protocol::Transmit::External(_))
-            )
-        {
-            // Span done: an idle keep-alive connection must not keep the file open.
+        if span_done {
+            // An idle keep-alive connection must not keep the file open.
             self.file = None;
         }
         self.process();
@@ -284,7 +291,7 @@ impl Connection {
     pub fn handle_cgi_started(&mut self, now: Now) {
         self.tick(now);
         if let Some(Job::Cgi(cgi)) = self.job.as_mut() {
-            cgi.started();
+            cgi.started(&mut self.core, &self.config, now.wall);
         }
         self.process();
     }
@@ -515,7 +522,13 @@ impl Connection {
         match queue(&mut self.core, plan) {
             Err(_) => self.core.abort(),
             Ok(Queued::Done) => {}
-            Ok(Queued::File(file, offset)) => self.file = Some(FileSpan { file, offset }),
+            Ok(Queued::File(file, offset)) => {
+                self.file = Some(FileSpan {
+                    file,
+                    offset,
+                    sending: None,
+                });
+            }
             Ok(Queued::Cgi { spec, response }) => {
                 let deadline = self
                     .now

@@ -49,6 +49,7 @@
 //!
 //! // The head is queued bytes; the body is a span of the open file (sendfile).
 //! let mut wire = Vec::new();
+//! let mut shut_down = false;
 //! while let Some(transmit) = conn.poll_transmit() {
 //!     match transmit {
 //!         Transmit::Write => {
@@ -65,10 +66,15 @@
 //!             wire.extend_from_slice(&body);
 //!             conn.handle_sent(body.len(), now);
 //!         }
-//!         Transmit::Shutdown => break,
+//!         // HTTP/1.0: the response ends the connection.
+//!         Transmit::Shutdown => {
+//!             shut_down = true;
+//!             break;
+//!         }
 //!         _ => unreachable!(),
 //!     }
 //! }
+//! assert!(shut_down);
 //! let text = String::from_utf8(wire).unwrap();
 //! assert!(text.starts_with("HTTP/1.0 200 OK\r\n"));
 //! assert!(text.ends_with("\r\n\r\nhello\n"));

@@ -1,0 +1,143 @@
+//! One connection on its own thread: turn the driver, then wait in `poll(2)` for what the
+//! turn names (the socket, the CGI script's pipes, the next deadline, a stop). A blocking
+//! read could not also wait for a pipe, so the socket is non-blocking and everything is
+//! waited for at once.
+//!
+//! Your handler runs inline, on this thread, as in Python's `ThreadingHTTPServer`. Each of
+//! its commands goes to the connection, and when the handler waits for an answer that
+//! needs the socket first (a body chunk not yet read, room in a full send queue), this
+//! thread drives the socket until the answer is there.
+
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::Instant;
+
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use serve::{Command, Connection, Ticket};
+use sys::clock::now;
+use sys::drive::{Driver, Turn};
+
+use crate::server::Shared;
+
+/// Serves the connection on `stream` until it is over.
+pub(crate) fn serve(shared: &Shared, stream: Arc<TcpStream>, peer: SocketAddr, ticket: Ticket) {
+    let conn = Connection::new(Arc::clone(&shared.config), peer, now());
+    let mut thread = Thread {
+        shared,
+        ticket,
+        driver: Driver::new(conn, stream),
+        idle: true,
+        stopped: false,
+    };
+    loop {
+        let turn = thread.turn();
+        if turn.done {
+            break;
+        }
+        if let Some(task) = thread.driver.take_task() {
+            task.run(|command| thread.deliver(command));
+            continue;
+        }
+        thread.wait(turn);
+    }
+}
+
+struct Thread<'a> {
+    shared: &'a Shared,
+    ticket: Ticket,
+    driver: Driver<Arc<TcpStream>>,
+    /// What the roster was last told.
+    idle: bool,
+    /// The stop reached this connection (and the stop pipe is no longer waited on).
+    stopped: bool,
+}
+
+impl Thread<'_> {
+    fn turn(&mut self) -> Turn {
+        let turn = self.driver.turn();
+        let idle = self.driver.conn().is_idle();
+        if idle != self.idle {
+            // Only changes take the roster's lock.
+            self.idle = idle;
+            self.shared.set_idle(self.ticket, idle);
+        }
+        turn
+    }
+
+    /// Hands a handler's command to the connection, and returns once the handler may wait
+    /// for its reply: the task blocks on it, so the socket progress the reply needs has to
+    /// happen here first. Turning after every command also sends what the handler wrote
+    /// without waiting for the next.
+    fn deliver(&mut self, command: Command) {
+        // A handler that does not wait for the socket never reaches `wait`: a stop must
+        // still reach its response (`Connection: close`).
+        self.notice_stop();
+        self.driver.command(command);
+        loop {
+            let turn = self.turn();
+            // A connection that closed answers every waiting command (with an error).
+            if !self.driver.conn().handler_waiting() {
+                return;
+            }
+            self.wait(turn);
+        }
+    }
+
+    /// Waits for what `turn` names, and tells the driver what happened.
+    fn wait(&mut self, turn: Turn) {
+        if turn.more || self.notice_stop() {
+            return;
+        }
+        let mut socket = PollFlags::empty();
+        if turn.read {
+            socket |= PollFlags::IN;
+        }
+        if turn.write {
+            socket |= PollFlags::OUT;
+        }
+        let stop_fd = self.shared.stop_fd();
+        let mut fds = Vec::with_capacity(5);
+        if !socket.is_empty() {
+            fds.push(PollFd::new(&**self.driver.socket(), socket));
+        }
+        if !self.stopped {
+            fds.push(PollFd::new(&stop_fd, PollFlags::IN));
+        }
+        if let Some(pipes) = self.driver.pipes() {
+            let wanted = [
+                (pipes.stdin, PollFlags::OUT),
+                (pipes.stdout, PollFlags::IN),
+                (pipes.stderr, PollFlags::IN),
+            ];
+            for (fd, flags) in wanted {
+                if let Some(fd) = fd {
+                    fds.push(PollFd::from_borrowed_fd(fd, flags));
+                }
+            }
+        }
+        let timeout = turn
+            .deadline
+            .map(|at| at.saturating_duration_since(Instant::now()))
+            .and_then(|left| Timespec::try_from(left).ok());
+        // Interrupted or failed: the next turn finds out what there is to do.
+        let _ = poll(&mut fds, timeout.as_ref());
+        // Readiness, a hang-up or an error: the next read or write says which.
+        let socket_ready = !socket.is_empty() && !fds[0].revents().is_empty();
+        drop(fds);
+        if socket_ready {
+            self.driver.readable();
+            self.driver.writable();
+        }
+        self.notice_stop();
+    }
+
+    /// Stops the connection once the server stops. Returns whether that happened now.
+    fn notice_stop(&mut self) -> bool {
+        if self.stopped || !self.shared.stopping() {
+            return false;
+        }
+        self.stopped = true;
+        self.driver.stop();
+        true
+    }
+}
