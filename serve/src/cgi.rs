@@ -60,9 +60,20 @@ impl CgiJob {
         }
     }
 
-    pub(crate) fn started(&mut self) {
+    /// The script runs. In `--compat` our head is already queued in the output (CPython
+    /// sends it before the script runs): it goes into the core now, or the core would never
+    /// want body data and stdout would never be read.
+    pub(crate) fn started(
+        &mut self,
+        core: &mut ServerConnection,
+        config: &ServerConfig,
+        wall: SystemTime,
+    ) {
         if self.phase == Phase::Starting {
             self.phase = Phase::Running;
+            if self.output.drive(core, &config.settings, wall).is_err() {
+                core.abort();
+            }
         }
     }
 
