@@ -177,6 +177,14 @@ impl ServerConnection {
         let Some(base) = self.recv_base.take() else {
             return;
         };
+        if base == 0 && n == 0 {
+            // A read that found nothing on an empty buffer (the usual last read of an idle
+            // keep-alive connection): the room goes back whole, or every idle connection
+            // would keep RECV_CHUNK allocated while it waits.
+            self.input = BytesMut::new();
+            self.input_peak = 0;
+            return;
+        }
         self.input.truncate(base + n.min(RECV_CHUNK));
         if n > 0 && !self.closed {
             self.after_receive();

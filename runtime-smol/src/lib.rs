@@ -1,93 +1,50 @@
-//! The smol runtime: the protocol core driven by one async task per connection, on
-//! [async-io](https://docs.rs/async-io) sockets and timers and a multi-threaded
-//! [`smol::Executor`].
+//! The smol runtime: each connection of [`serve`] is one async task on a multi-threaded
+//! [`smol::Executor`], waiting on [async-io](https://docs.rs/async-io) readiness and timers.
 //!
 //! ```no_run
+//! use std::sync::Arc;
 //! use runtime_smol::SmolServer;
-//! use runtime_std::{ServerOptions, Service};
+//! use serve::{Facts, ServerConfig};
 //!
-//! let settings = handler::Settings::new(std::env::current_dir()?);
-//! let server = SmolServer::bind("127.0.0.1:8000".parse().unwrap(), ServerOptions::new(Service::Files, settings))?;
-//! server.stop_on_signals()?;
+//! let listener = std::net::TcpListener::bind("127.0.0.1:8000")?;
+//! let facts = Facts::new(listener.local_addr()?, "localhost");
+//! let config = ServerConfig::new(handler::Settings::new("."), facts);
+//! let server = SmolServer::new(listener, Arc::new(config))?;
+//! let stop = server.stop_handle(); // stop.stop() from any thread ends serve_forever
 //! server.serve_forever()
 //! # ; Ok::<(), std::io::Error>(())
 //! ```
 //!
-//! # How a connection is driven
+//! # What this crate does, and what it leaves to others
 //!
-//! Each accepted socket becomes an `Async<TcpStream>` (with `TCP_NODELAY`) and a task that
-//! owns its [`ServerConnection`](protocol::ServerConnection): no mutex, no shared buffers.
-//! The task loops over the core's canonical steps:
+//! A connection is a `sys::drive::Driver`: the serve layer decides what happens (responses,
+//! CGI, your handler, timeouts, the stop), the driver does the system calls (writes,
+//! `sendfile`, reads, the script's pipes). This crate only waits: after each
+//! `Driver::turn` the task awaits what the turn names (the socket readable or writable, the
+//! script's pipes, the deadline), the next command of your handler, and the stop, then turns
+//! again.
 //!
-//! 1. drain events through [`handler::session::Session`], which queues every answer it can
-//!    give alone and names what only the runtime can do (a file span, a CGI script, a user
-//!    handler);
-//! 2. write what the core transmits: vectored writes of its byte segments, `sendfile` for
-//!    file spans (through `Async::write_with`, so a full socket simply waits), `shutdown`;
-//! 3. wait for the socket to become readable (only while the core
-//!    [`wants_read`](protocol::ServerConnection::wants_read)), for the core's next deadline
-//!    (one `async_io::Timer` per connection, re-armed only when the deadline moves), or for a
-//!    graceful stop.
+//! - [`server`](SmolServer): the executor threads, the accept loop, the connection cap with
+//!   longest-idle eviction ([`serve::Roster`]), the graceful stop.
+//! - `connection`: one connection's task, the turn-and-wait loop.
+//! - `handlers`: where your handler ([`serve::ServerConfig::routes`]) runs: never on an
+//!   executor thread (it blocks), but on threads of its own
+//!   ([`SmolServer::with_handler_threads`]) or smol's blocking pool.
 //!
-//! An idle keep-alive connection holds the task, the core (which drops its receive buffer
-//! between requests), the socket's reactor entry and a timer entry: the read buffer is
-//! borrowed from the core only once the socket is readable.
-//!
-//! # CGI scripts
-//!
-//! A script is spawned by the `sys` crate (clean environment, its own process group, `nobody`
-//! when the server runs as root) and its pipes are driven with `smol::Async`. The request body
-//! streams into its stdin, its stdout goes out (as `handler::cgi::CgiOutput` reads it) only
-//! while the core [`wants_body_data`](protocol::ServerConnection::wants_body_data), its stderr
-//! is logged line by line. When the run ends (output closed, client gone, or past
-//! [`ServerOptions::cgi_timeout`]) the whole process group is killed and the script reaped.
-//!
-//! # Your own handler
-//!
-//! A [`Handler`] is blocking code (`BaseHTTPRequestHandler`-style `read`/`write`), so it runs
-//! on smol's blocking thread pool (`smol::unblock`), never on an executor thread. Its
-//! [`Exchange`] talks to the connection task through a pair of channels: each body read,
-//! write or `end_headers` is a request the task performs on the core and answers once it is
-//! done, so a handler writing a large body is paced by the client (the task answers a write
-//! only after the core's queue drained to the socket).
-//!
-//! ```no_run
-//! use std::io::{self, Write};
-//! use std::sync::Arc;
-//! use runtime_smol::SmolServer;
-//! use runtime_std::{Exchange, Handler, ServerOptions, Service};
-//!
-//! struct Hello;
-//! impl Handler for Hello {
-//!     fn do_get(&self, ex: &mut Exchange<'_>) -> io::Result<()> {
-//!         ex.send_response(200, None);
-//!         ex.send_header("Content-Length", "6");
-//!         ex.end_headers()?;
-//!         ex.wfile().write_all(b"hello\n")
-//!     }
-//! }
-//!
-//! let options = ServerOptions::new(Service::Custom(Arc::new(Hello)), handler::Settings::new("."));
-//! let server = SmolServer::bind("127.0.0.1:8000".parse().unwrap(), options)?;
-//! server.serve_forever()
-//! # ; Ok::<(), io::Error>(())
-//! ```
+//! An idle keep-alive connection costs its task (the driver and the loop's state), the
+//! socket's reactor entry, and while it waits a boxed wait (a timer entry, readiness and
+//! stop listeners).
 //!
 //! # Stopping
 //!
-//! SIGINT, SIGTERM ([`SmolServer::stop_on_signals`]) or [`StopHandle::stop`] drop the
-//! listener, so new connections are refused at once, and ask every connection to close after
-//! its response: idle keep-alive connections close now, responses in flight (a long download,
-//! a running script) finish. [`SmolServer::serve_forever`] returns when the last connection
-//! task is done.
-#![forbid(unsafe_code)]
+//! [`StopHandle::stop`] closes the listener, so new connections are refused, and asks every
+//! connection to stop: idle ones close at once, a response in flight finishes within
+//! [`serve::ServerConfig::shutdown_timeout`]. [`SmolServer::serve_forever`] returns when the
+//! last connection task is done.
 #![deny(missing_docs)]
 
-mod cgi;
 mod connection;
-mod custom;
+mod handlers;
 mod server;
-mod transmit;
 
-pub use runtime_std::{Exchange, Handler, ServerOptions, Service};
 pub use server::{SmolServer, StopHandle};

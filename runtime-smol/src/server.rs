@@ -1,148 +1,163 @@
-//! [`SmolServer`]: the listener, the executor threads, the accept loop, the connection limit
-//! and graceful stop.
+//! [`SmolServer`]: the executor threads, the accept loop, the connection cap (a
+//! [`Roster`]) and the graceful stop. Each accepted socket becomes a task of
+//! [`connection`](crate::connection).
 //!
 //! Stop is a closed channel: every waiter on it (the accept loop, each waiting connection)
-//! wakes at once, and a connection that starts waiting later sees it closed. Completion is
-//! the opposite: each connection task holds a clone of a sender, so the accept loop knows
-//! every task is gone when its receiver reports the channel closed.
+//! wakes at once, and a task that starts waiting later sees it closed. Completion is the
+//! opposite: each connection task holds a clone of a sender, so the accept loop knows every
+//! task is gone when its receiver reports the channel closed.
 
 use std::io;
-use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use runtime_std::{ServerFacts, ServerOptions, Service};
+use serve::{Admission, Roster, ServerConfig};
 use smol::channel::{Receiver, Sender};
-use smol::lock::Semaphore;
 use smol::{Async, Executor, Timer, future};
+use sys::listener::{configure, is_out_of_descriptors, is_transient_accept_error};
 
-/// State shared by the accept loop and every connection task.
+use crate::handlers::Handlers;
+
+/// How long accepting pauses when the process is out of descriptors: retrying at once would
+/// spin, and a closing connection frees one soon.
+const OUT_OF_DESCRIPTORS_PAUSE: Duration = Duration::from_millis(100);
+
+/// What closes a connection from outside: its socket, shared with its task. Shutting it down
+/// wakes the task, whose next read sees the end.
+pub(crate) type Handle = Arc<Async<TcpStream>>;
+
+/// What the accept loop and every connection task share.
 pub(crate) struct Shared {
-    pub(crate) protocol: Arc<protocol::Config>,
-    pub(crate) settings: handler::Settings,
-    pub(crate) service: Service,
-    pub(crate) cgi_timeout: Duration,
-    pub(crate) facts: ServerFacts,
-    /// Never carries a message: closing it is the stop signal.
-    stop_tx: Sender<()>,
-    stop_rx: Receiver<()>,
+    pub(crate) config: Arc<ServerConfig>,
+    pub(crate) roster: Mutex<Roster<Handle>>,
+    pub(crate) handlers: Handlers,
+    /// Never carries a message: closed, it is the stop signal.
+    stop: Receiver<()>,
 }
 
 impl Shared {
     /// Whether a stop was asked for.
     pub(crate) fn stopping(&self) -> bool {
-        self.stop_rx.is_closed()
+        self.stop.is_closed()
     }
 
     /// Completes once a stop is asked for.
     pub(crate) async fn stopped(&self) {
-        let _ = self.stop_rx.recv().await;
+        let _ = self.stop.recv().await;
     }
 
-    fn stop(&self) {
-        self.stop_tx.close();
+    /// The roster, even if a task panicked while holding it (its entries stay consistent:
+    /// every roster method completes or does nothing).
+    pub(crate) fn roster(&self) -> std::sync::MutexGuard<'_, Roster<Handle>> {
+        self.roster.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn log(&self, message: &str) {
+        let line = handler::format_log_line(
+            self.config.facts.local.ip(),
+            sys::clock::now().wall,
+            message,
+        );
+        self.config.log.log(&line);
     }
 }
 
-/// Stops a running [`SmolServer`] from another thread.
-#[derive(Clone)]
+/// Stops a running [`SmolServer`] from any thread (see [`stop`](Self::stop)).
+#[derive(Clone, Debug)]
 pub struct StopHandle {
-    shared: Arc<Shared>,
-}
-
-impl std::fmt::Debug for StopHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StopHandle").finish_non_exhaustive()
-    }
+    stop: Sender<()>,
 }
 
 impl StopHandle {
-    /// Refuses new connections, lets in-flight responses finish, then `serve_forever` returns.
+    /// Stops gracefully: accepting ends (the listener is closed), idle connections close at
+    /// once, responses in flight finish within the configured shutdown timeout, then
+    /// [`SmolServer::serve_forever`] returns. Harmless to call again.
     pub fn stop(&self) {
-        self.shared.stop();
+        self.stop.close();
     }
 }
 
-/// An HTTP server on smol: one task per connection, executor threads sized to the machine.
+/// An HTTP server on smol: one task per connection on a multi-threaded executor.
+#[derive(Debug)]
 pub struct SmolServer {
     listener: TcpListener,
-    shared: Arc<Shared>,
-    max_connections: usize,
-    threads: usize,
-}
-
-impl std::fmt::Debug for SmolServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmolServer")
-            .field("local", &self.shared.facts.local)
-            .field("threads", &self.threads)
-            .finish_non_exhaustive()
-    }
+    local: SocketAddr,
+    config: Arc<ServerConfig>,
+    workers: usize,
+    handler_threads: usize,
+    stop: Sender<()>,
+    stopped: Receiver<()>,
 }
 
 impl SmolServer {
-    /// Binds `addr` (with [`runtime_std::bind_listener`]: `SO_REUSEADDR`, dual-stack `::`) and
-    /// prepares to serve; nothing is accepted before [`serve_forever`](Self::serve_forever).
-    pub fn bind(addr: SocketAddr, options: ServerOptions) -> io::Result<Self> {
-        let listener = runtime_std::bind_listener(addr, options.backlog, options.reuse_port)?;
-        Self::from_listener(listener, options)
-    }
-
-    /// Serves on a listener you bound yourself.
-    pub fn from_listener(listener: TcpListener, options: ServerOptions) -> io::Result<Self> {
+    /// Serves `config` on `listener` (bound and listening; see `sys::listener::bind`).
+    /// Nothing is accepted before [`serve_forever`](Self::serve_forever).
+    pub fn new(listener: TcpListener, config: Arc<ServerConfig>) -> io::Result<Self> {
         let local = listener.local_addr()?;
-        let (stop_tx, stop_rx) = smol::channel::bounded(1);
-        let shared = Arc::new(Shared {
-            protocol: Arc::new(options.protocol),
-            settings: options.settings,
-            service: options.service,
-            cgi_timeout: options.cgi_timeout,
-            facts: ServerFacts::gather(local),
-            stop_tx,
-            stop_rx,
-        });
-        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let (stop, stopped) = smol::channel::bounded(1);
         Ok(Self {
             listener,
-            shared,
-            max_connections: options.max_connections.max(1),
-            threads,
+            local,
+            config,
+            workers: std::thread::available_parallelism().map_or(1, usize::from),
+            handler_threads: 8,
+            stop,
+            stopped,
         })
     }
 
-    /// Runs the executor on `threads` threads (default: one per core).
+    /// Runs the executor on `workers` threads (at least one; default: one per core). The
+    /// thread calling [`serve_forever`](Self::serve_forever) is one of them.
     #[must_use]
-    pub fn with_threads(mut self, threads: usize) -> Self {
-        self.threads = threads.max(1);
+    pub fn with_workers(mut self, workers: usize) -> Self {
+        self.workers = workers.max(1);
+        self
+    }
+
+    /// Runs your handler ([`ServerConfig::routes`]) on `threads` threads of its own (default
+    /// 8): at most that many requests are in your handler at once, the rest wait their turn.
+    /// `0` starts no thread of its own: each request runs on smol's blocking pool
+    /// (`smol::unblock`, which grows on demand up to `BLOCKING_MAX_THREADS`, 500 by default).
+    /// A handler never runs on an executor thread: it blocks, and would stall every
+    /// connection of that thread. Without routes no thread is started either way.
+    #[must_use]
+    pub fn with_handler_threads(mut self, threads: usize) -> Self {
+        self.handler_threads = threads;
         self
     }
 
     /// The bound address (with the real port when 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
-        self.shared.facts.local
+        self.local
     }
 
     /// A handle that stops the server from elsewhere.
     pub fn stop_handle(&self) -> StopHandle {
         StopHandle {
-            shared: Arc::clone(&self.shared),
+            stop: self.stop.clone(),
         }
     }
 
-    /// Stops gracefully on SIGINT or SIGTERM.
-    pub fn stop_on_signals(&self) -> io::Result<()> {
-        let handle = self.stop_handle();
-        runtime_std::on_stop_signal(move || handle.stop())
-    }
-
     /// Accepts and serves connections until stopped, then waits for every connection to
-    /// finish. The calling thread is one of the executor threads.
+    /// end. The calling thread is one of the executor threads.
     pub fn serve_forever(self) -> io::Result<()> {
+        let threads = if self.config.routes.is_some() {
+            self.handler_threads
+        } else {
+            0
+        };
+        let shared = Arc::new(Shared {
+            roster: Mutex::new(Roster::new(self.config.max_connections)),
+            handlers: Handlers::start(threads)?,
+            config: self.config,
+            stop: self.stopped,
+        });
         let executor = Arc::new(Executor::new());
         // Closed when the accept loop is over, to release the other executor threads.
         let (quit_tx, quit_rx) = smol::channel::bounded::<()>(1);
-        let mut workers = Vec::with_capacity(self.threads - 1);
-        for i in 1..self.threads {
+        let mut workers = Vec::with_capacity(self.workers - 1);
+        for i in 1..self.workers {
             let executor = Arc::clone(&executor);
             let quit = quit_rx.clone();
             let spawned = std::thread::Builder::new()
@@ -154,9 +169,7 @@ impl SmolServer {
                 Err(_) => break,
             }
         }
-        let listener = self.listener;
-        let accept = accept_loop(listener, &self.shared, &executor, self.max_connections);
-        let result = smol::block_on(executor.run(accept));
+        let result = smol::block_on(executor.run(accept_loop(self.listener, &shared, &executor)));
         quit_tx.close();
         for worker in workers {
             let _ = worker.join();
@@ -170,20 +183,12 @@ async fn accept_loop(
     listener: TcpListener,
     shared: &Arc<Shared>,
     executor: &Executor<'static>,
-    max_connections: usize,
 ) -> io::Result<()> {
     let listener = Async::new(listener)?;
-    let limit = Arc::new(Semaphore::new(max_connections));
     // Every task holds a clone of `done_tx`; `done_rx` closes when the last one is dropped.
     let (done_tx, done_rx) = smol::channel::bounded::<()>(1);
     let mut result = Ok(());
     loop {
-        // Past the limit, connections wait in the listen backlog, as with runtime-std.
-        let permit = future::or(async { Some(limit.acquire_arc().await) }, async {
-            shared.stopped().await;
-            None
-        });
-        let Some(permit) = permit.await else { break };
         let accepted = future::or(async { Some(listener.accept().await) }, async {
             shared.stopped().await;
             None
@@ -191,23 +196,42 @@ async fn accept_loop(
         let (stream, peer) = match accepted.await {
             None => break,
             Some(Ok(pair)) => pair,
-            // Out of descriptors, a peer gone before accept: keep serving.
-            Some(Err(e)) if runtime_std::is_transient_accept_error(&e) => {
-                Timer::after(Duration::from_millis(10)).await;
+            Some(Err(e)) if is_out_of_descriptors(&e) => {
+                shared.log(&format!("accept failed, pausing: {e}"));
+                Timer::after(OUT_OF_DESCRIPTORS_PAUSE).await;
                 continue;
             }
+            // A client gone before it was accepted: nothing to do.
+            Some(Err(e)) if is_transient_accept_error(&e) => continue,
             Some(Err(e)) => {
+                shared.log(&format!("accept failed, stopping: {e}"));
                 result = Err(e);
-                shared.stop();
+                // The open connections end as on a stop.
+                shared.stop.close();
                 break;
             }
         };
-        let shared = Arc::clone(shared);
+        configure(stream.get_ref());
+        let socket: Handle = Arc::new(stream);
+        let admission = shared
+            .roster()
+            .admit(Arc::clone(&socket), sys::clock::now().instant);
+        let ticket = match admission {
+            Admission::Admitted(ticket) => ticket,
+            Admission::Evict(ticket, victim) => {
+                // Its task wakes up readable, reads the end and closes.
+                let _ = victim.get_ref().shutdown(Shutdown::Both);
+                ticket
+            }
+            // Every connection is busy: this one is closed at once.
+            _ => continue,
+        };
+        let task = crate::connection::serve(socket, peer, ticket, Arc::clone(shared));
         let done = done_tx.clone();
         executor
             .spawn(async move {
-                crate::connection::serve(stream, peer, shared).await;
-                drop((permit, done));
+                task.await;
+                drop(done);
             })
             .detach();
     }
@@ -216,23 +240,4 @@ async fn accept_loop(
     drop(done_tx);
     let _ = done_rx.recv().await;
     result
-}
-
-#[cfg(test)]
-impl Shared {
-    /// Shared state for a server on `local`, serving files from the current directory.
-    pub(crate) fn for_tests(local: SocketAddr) -> Arc<Self> {
-        let settings = handler::Settings::new(".");
-        let options = ServerOptions::new(Service::Files, settings);
-        let (stop_tx, stop_rx) = smol::channel::bounded(1);
-        Arc::new(Self {
-            protocol: Arc::new(options.protocol),
-            settings: options.settings,
-            service: options.service,
-            cgi_timeout: options.cgi_timeout,
-            facts: ServerFacts::gather(local),
-            stop_tx,
-            stop_rx,
-        })
-    }
 }

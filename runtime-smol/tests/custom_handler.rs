@@ -1,4 +1,4 @@
-//! A user handler on the smol runtime, over real sockets: it runs on the blocking pool, reads
+//! A user handler on the smol runtime, over real sockets: it runs off the executor, reads
 //! request bodies (plain and chunked), writes large bodies under backpressure, loses only its
 //! connection when it panics; and a graceful stop closes idle connections, refuses new ones
 //! and returns from `serve_forever`.
@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use runtime_smol::{Exchange, Handler, ServerOptions, Service, SmolServer, StopHandle};
+use handler::exchange::{Exchange, Handler};
+use runtime_smol::{SmolServer, StopHandle};
+use serve::{Facts, ServerConfig};
 
 const BIG: usize = 4 << 20;
 
@@ -57,14 +59,21 @@ struct Running {
     thread: JoinHandle<io::Result<()>>,
 }
 
-fn start() -> Running {
+/// A server on its own thread: `handler_threads` as [`SmolServer::with_handler_threads`].
+fn start(handler_threads: usize) -> Running {
     let mut settings = handler::Settings::new(".");
     settings.protocol_version = "HTTP/1.1".into();
-    let mut options = ServerOptions::new(Service::Custom(Arc::new(Echo)), settings);
-    options.protocol.protocol_version = "HTTP/1.1".into();
-    let server = SmolServer::bind("127.0.0.1:0".parse().unwrap(), options)
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let facts = Facts::new(listener.local_addr().unwrap(), "localhost");
+    let mut config = ServerConfig::new(settings, facts);
+    let mut protocol = protocol::Config::default();
+    protocol.protocol_version = "HTTP/1.1".into();
+    config.protocol = Arc::new(protocol);
+    config.routes = Some(Arc::new(Echo));
+    let server = SmolServer::new(listener, Arc::new(config))
         .unwrap()
-        .with_threads(2);
+        .with_workers(2)
+        .with_handler_threads(handler_threads);
     let addr = server.local_addr();
     let stop = server.stop_handle();
     let thread = std::thread::spawn(move || server.serve_forever());
@@ -103,8 +112,16 @@ fn closed(stream: &mut TcpStream) -> bool {
 }
 
 #[test]
+fn handler_reads_and_writes_on_its_threads() {
+    exchanges(start(2));
+}
+
+#[test]
 fn handler_reads_and_writes_on_the_blocking_pool() {
-    let server = start();
+    exchanges(start(0));
+}
+
+fn exchanges(server: Running) {
     let mut conn = connect(server.addr);
     conn.write_all(b"GET /x?y HTTP/1.1\r\nHost: h\r\n\r\n")
         .unwrap();
@@ -147,7 +164,7 @@ fn handler_reads_and_writes_on_the_blocking_pool() {
 
 #[test]
 fn a_panicking_handler_loses_only_its_connection() {
-    let server = start();
+    let server = start(2);
     let mut conn = connect(server.addr);
     conn.write_all(b"DELETE / HTTP/1.1\r\nHost: h\r\n\r\n")
         .unwrap();
@@ -163,7 +180,7 @@ fn a_panicking_handler_loses_only_its_connection() {
 
 #[test]
 fn stop_closes_idle_connections_and_refuses_new_ones() {
-    let server = start();
+    let server = start(2);
     let mut idle = connect(server.addr);
     idle.write_all(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
         .unwrap();

@@ -4,23 +4,17 @@ use std::io;
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use super::{Running, legacy_options};
+use super::Running;
 use crate::args::Args;
 
-#[expect(
-    clippy::needless_pass_by_value,
-    reason = "the legacy runtime copies what it needs"
-)]
 pub(crate) fn start(
     listener: TcpListener,
     config: Arc<serve::ServerConfig>,
     args: &Args,
 ) -> io::Result<Running> {
-    let address = listener.local_addr()?;
-    drop(listener);
-    let mut server = runtime_smol::SmolServer::bind(address, legacy_options(&config))?;
-    if let Some(threads) = args.workers {
-        server = server.with_threads(threads);
+    let mut server = runtime_smol::SmolServer::new(listener, config)?;
+    if let Some(workers) = args.workers {
+        server = server.with_workers(workers);
     }
     let handle = server.stop_handle();
     Ok(Running {
