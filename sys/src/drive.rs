@@ -41,15 +41,19 @@ pub struct Turn {
 pub struct Driver<S = TcpStream> {
     conn: Connection,
     socket: S,
-    script: Option<Script>,
+    /// Boxed, as the task: a connection spends most of its life without either, and an idle
+    /// connection should cost little memory.
+    script: Option<Box<Script>>,
     /// A handler task the runtime must start (see [`Driver::take_task`]).
-    task: Option<HandlerTask>,
+    task: Option<Box<HandlerTask>>,
     /// No read returned `WouldBlock` since the last readable signal.
     can_read: bool,
     /// The last write returned `WouldBlock`.
     write_blocked: bool,
     /// When a finishing script is checked for its exit again.
     script_check: Option<Instant>,
+    /// Scripts started so far (see [`Driver::scripts_started`]).
+    scripts: u64,
 }
 
 impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
@@ -64,6 +68,7 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
             can_read: true,
             write_blocked: false,
             script_check: None,
+            scripts: 0,
         }
     }
 
@@ -100,7 +105,7 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
     /// A handler task to start, if the last turn produced one: run it off the loop with
     /// [`HandlerTask::run`], delivering its commands back through [`command`](Self::command).
     pub fn take_task(&mut self) -> Option<HandlerTask> {
-        self.task.take()
+        self.task.take().map(|task| *task)
     }
 
     /// The script's pipes worth waiting for now.
@@ -112,7 +117,14 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
     pub fn open_pipes(&self) -> [Option<BorrowedFd<'_>>; 3] {
         self.script
             .as_ref()
-            .map_or([None, None, None], Script::open_pipes)
+            .map_or([None, None, None], |script| script.open_pipes())
+    }
+
+    /// How many scripts this connection has started. A reactor that registered the pipes of
+    /// one script tells a later script's pipes by this count: the old pipes may close and new
+    /// ones open within one turn, and a new pipe can get the descriptor number of an old one.
+    pub fn scripts_started(&self) -> u64 {
+        self.scripts
     }
 
     /// Stops gracefully (see [`Connection::stop`]).
@@ -187,8 +199,11 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
         while let Some(io) = self.conn.poll_io() {
             progress = true;
             match io {
-                Io::SpawnCgi(spec) => self.script = Script::spawn(&spec, &mut self.conn),
-                Io::RunHandler(task) => self.task = Some(task),
+                Io::SpawnCgi(spec) => {
+                    self.scripts += 1;
+                    self.script = Script::spawn(&spec, &mut self.conn).map(Box::new);
+                }
+                Io::RunHandler(task) => self.task = Some(Box::new(task)),
                 other => {
                     if let Some(script) = &mut self.script {
                         script.apply(&other, &mut self.conn);
