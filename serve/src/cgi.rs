@@ -60,9 +60,20 @@ impl CgiJob {
         }
     }
 
-    pub(crate) fn started(&mut self) {
+    /// The script runs. In compat mode our head goes out now, before any of the script's
+    /// output (CPython sends it before the script runs, and stdout is read only once the
+    /// response takes body bytes).
+    pub(crate) fn started(
+        &mut self,
+        core: &mut ServerConnection,
+        config: &ServerConfig,
+        wall: SystemTime,
+    ) {
         if self.phase == Phase::Starting {
             self.phase = Phase::Running;
+            if self.output.drive(core, &config.settings, wall).is_err() {
+                core.abort();
+            }
         }
     }
 

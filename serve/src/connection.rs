@@ -284,7 +284,7 @@ impl Connection {
     pub fn handle_cgi_started(&mut self, now: Now) {
         self.tick(now);
         if let Some(Job::Cgi(cgi)) = self.job.as_mut() {
-            cgi.started();
+            cgi.started(&mut self.core, &self.config, now.wall);
         }
         self.process();
     }

@@ -95,3 +95,36 @@ fn pipelined_handler_requests_each_get_their_own_run() {
     assert!(text.ends_with("\r\n\r\nhi"), "{text}");
     assert!(!conn.is_closed());
 }
+
+/// In compat mode our head goes out as the script starts: stdout is read only once the
+/// response takes body bytes, so a head left queued would stall the reply for good.
+#[test]
+fn compat_cgi_head_goes_out_when_the_script_starts() {
+    let root = tempfile::tempdir().unwrap();
+    let bin = root.path().join("cgi-bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::fs::write(bin.join("x.sh"), "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(
+        bin.join("x.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut settings = handler::Settings::new(root.path());
+    settings.cgi.enabled = true;
+    settings.compat = true;
+    let facts = Facts::new("127.0.0.1:8000".parse().unwrap(), "localhost");
+    let config = Arc::new(ServerConfig::new(settings, facts));
+    let mut conn = Connection::new(config, "127.0.0.1:5000".parse().unwrap(), now());
+    conn.handle_input(b"GET /cgi-bin/x.sh HTTP/1.0\r\n\r\n", now());
+    assert!(matches!(conn.poll_io(), Some(Io::SpawnCgi(_))));
+    assert!(!conn.wants_cgi_stdout());
+    conn.handle_cgi_started(now());
+    let mut wire = Vec::new();
+    drain(&mut conn, &mut wire);
+    let text = String::from_utf8(wire).unwrap();
+    assert!(
+        text.starts_with("HTTP/1.0 200 Script output follows\r\n"),
+        "{text}"
+    );
+    assert!(conn.wants_cgi_stdout());
+}
