@@ -4,12 +4,12 @@
 //! `accepts` picks your routes, the built-in `http.server` takes the rest.
 //!
 //! ```sh
-//! cargo run -p runtime-mio --example embed -- 8000 /srv/www
+//! cargo run -p runtime-mio --example embed -- /srv/www
 //! curl http://127.0.0.1:8000/api/hello    # your handler
 //! curl http://127.0.0.1:8000/             # a directory listing
 //! ```
 //!
-//! The HTTP service gets tokens 1000..2000; the others are yours.
+//! The HTTP service gets tokens 1000..2000 of the `Poll`; the others are yours.
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -30,7 +30,6 @@ impl Handler for Api {
     fn do_get(&self, ex: &mut Exchange<'_>) -> io::Result<()> {
         let body = format!("hello from {}\n", ex.path());
         ex.send_response(200, None);
-        ex.send_header("Content-Type", "text/plain");
         ex.send_header("Content-Length", &body.len().to_string());
         ex.end_headers()?;
         ex.wfile().write_all(body.as_bytes())
@@ -38,24 +37,16 @@ impl Handler for Api {
 }
 
 fn main() -> io::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let port: u16 = args.next().and_then(|p| p.parse().ok()).unwrap_or(8000);
-    let root = args.next().unwrap_or_else(|| ".".into());
-
-    let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+    let root = std::env::args().nth(1).unwrap_or_else(|| ".".into());
+    let listener = std::net::TcpListener::bind("127.0.0.1:8000")?;
     let facts = sys::facts::gather(listener.local_addr()?);
     let mut config = serve::ServerConfig::new(handler::Settings::new(root), facts);
     config.routes = Some(Arc::new(Api));
     config.log = Arc::new(|line: &str| eprint!("{line}"));
 
     let mut poll = Poll::new()?;
-    let mut http = HttpService::new(
-        listener,
-        Arc::new(config),
-        poll.registry(),
-        Token(1000)..Token(2000),
-    )?;
-    println!("serving on http://{}/", http.local_addr());
+    let tokens = Token(1000)..Token(2000);
+    let mut http = HttpService::new(listener, Arc::new(config), poll.registry(), tokens)?;
     let mut events = Events::with_capacity(256);
     loop {
         // Your own deadlines would be folded in here too.
