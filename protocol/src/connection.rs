@@ -188,6 +188,12 @@ impl ServerConnection {
         self.input.truncate(base + n.min(RECV_CHUNK));
         if n > 0 && !self.closed {
             self.after_receive();
+        } else if self.input.is_empty() && self.input_peak > KEEP_IDLE_BUFFER {
+            // A read that found nothing (the usual last read of an edge-triggered loop)
+            // leaves no room behind: a connection waiting for its next request holds no
+            // receive buffer, and the next read takes a fresh one.
+            self.input = BytesMut::new();
+            self.input_peak = 0;
         }
     }
 

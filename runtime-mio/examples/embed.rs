@@ -1,92 +1,62 @@
-//! HTTP inside your own mio loop: this program serves a directory over HTTP *and* echoes UDP
-//! datagrams, both from one `Poll` on one thread.
+//! HTTP inside your own mio loop: your handler answers `/api/...`, and everything else is
+//! served from a directory (files go out with sendfile, listings, CGI if enabled), by one
+//! service in one `Poll` on one thread. It is Python's `super().do_GET()` pattern:
+//! `accepts` picks your routes, the built-in `http.server` takes the rest.
 //!
 //! ```sh
-//! cargo run -p runtime-mio --example embed -- 8000 9000 /srv/www
-//! curl http://127.0.0.1:8000/
-//! echo hello | nc -u -w1 127.0.0.1 9000
+//! cargo run -p runtime-mio --example embed -- /srv/www
+//! curl http://127.0.0.1:8000/api/hello    # your handler
+//! curl http://127.0.0.1:8000/             # a directory listing
 //! ```
 //!
-//! The HTTP service gets tokens 1000..2000; token 1 is our UDP socket. Ctrl-C stops both.
+//! The HTTP service gets tokens 1000..2000 of the `Poll`; the others are yours.
 
-use std::io;
+use std::io::{self, Write};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use mio::net::UdpSocket;
-use mio::{Events, Interest, Poll, Token};
+use handler::exchange::{Exchange, Handler};
+use mio::{Events, Poll, Token};
+use protocol::RequestHead;
 use runtime_mio::HttpService;
-use runtime_std::{ServerOptions, Service};
 
-const UDP: Token = Token(1);
+struct Api;
+
+impl Handler for Api {
+    fn accepts(&self, request: &RequestHead) -> bool {
+        request.target().starts_with(b"/api/")
+    }
+
+    fn do_get(&self, ex: &mut Exchange<'_>) -> io::Result<()> {
+        let body = format!("hello from {}\n", ex.path());
+        ex.send_response(200, None);
+        ex.send_header("Content-Length", &body.len().to_string());
+        ex.end_headers()?;
+        ex.wfile().write_all(body.as_bytes())
+    }
+}
 
 fn main() -> io::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let http_port: u16 = args.next().and_then(|p| p.parse().ok()).unwrap_or(8000);
-    let udp_port: u16 = args.next().and_then(|p| p.parse().ok()).unwrap_or(9000);
-    let root = args.next().unwrap_or_else(|| ".".into());
+    let root = std::env::args().nth(1).unwrap_or_else(|| ".".into());
+    let listener = std::net::TcpListener::bind("127.0.0.1:8000")?;
+    let facts = sys::facts::gather(listener.local_addr()?);
+    let mut config = serve::ServerConfig::new(handler::Settings::new(root), facts);
+    config.routes = Some(Arc::new(Api));
+    config.log = Arc::new(|line: &str| eprint!("{line}"));
 
     let mut poll = Poll::new()?;
+    let tokens = Token(1000)..Token(2000);
+    let mut http = HttpService::new(listener, Arc::new(config), poll.registry(), tokens)?;
     let mut events = Events::with_capacity(256);
-
-    // Our own socket, our own token.
-    let mut udp = UdpSocket::bind(([127, 0, 0, 1], udp_port).into())?;
-    poll.registry()
-        .register(&mut udp, UDP, Interest::READABLE)?;
-
-    // The HTTP service, in the token range we give it.
-    let listener = std::net::TcpListener::bind(("127.0.0.1", http_port))?;
-    let mut settings = handler::Settings::new(root);
-    settings.protocol_version = "HTTP/1.1".into();
-    let mut options = ServerOptions::new(Service::Files, settings);
-    options.protocol.protocol_version = "HTTP/1.1".into();
-    let mut http = HttpService::new(listener, options, poll.registry(), Token(1000)..Token(2000))?;
-
-    // Ctrl-C or SIGTERM: a flag, and the service's waker (mio allows one waker per Poll) to
-    // interrupt poll.
-    let stop = Arc::new(AtomicBool::new(false));
-    let (flag, waker) = (Arc::clone(&stop), http.waker());
-    runtime_std::on_stop_signal(move || {
-        flag.store(true, Ordering::Release);
-        let _ = waker.wake();
-    })?;
-
-    println!(
-        "HTTP on http://{}/ and UDP echo on 127.0.0.1:{udp_port}",
-        http.local_addr()
-    );
-    let mut datagram = vec![0u8; 65_536];
     loop {
-        if stop.load(Ordering::Acquire) {
-            http.shutdown(poll.registry());
-            if http.is_stopped() {
-                return Ok(());
-            }
-        }
-        // Our timeout would go here too; the service's deadlines are folded in.
+        // Your own deadlines would be folded in here too.
         let timeout = http
             .poll_timeout()
             .map(|at| at.saturating_duration_since(Instant::now()));
-        match poll.poll(&mut events, timeout) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => other?,
-        }
+        poll.poll(&mut events, timeout)?;
         for event in &events {
-            if http.handle_event(poll.registry(), event) {
-                continue;
-            }
-            if event.token() == UDP {
-                // Edge-triggered: drain until WouldBlock.
-                loop {
-                    match udp.recv_from(&mut datagram) {
-                        Ok((n, from)) => {
-                            let _ = udp.send_to(&datagram[..n], from);
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(e) => return Err(e),
-                    }
-                }
+            if !http.handle_event(poll.registry(), event) {
+                // An event for one of your own tokens.
             }
         }
         http.handle_timeout(poll.registry(), Instant::now());

@@ -1,107 +1,65 @@
-//! Driving one connection after anything happened to it: the canonical loop of the protocol
-//! core (drain events, pump the job, write, read), run until nothing moves, then re-arm the
-//! interest and the deadline.
+//! What a reactor does when something happened to a connection (an edge on its socket or on
+//! a pipe of its script, a deadline, a command from its handler): turn its [`Driver`], then
+//! wait for what the turn names. Every policy lives in the driver and the serve layer; this
+//! file only maps the turn onto mio registrations, the timer heap and the roster.
 //!
-//! A connection is taken out of the slab while it is driven, so starting a CGI script (which
-//! needs slab slots for its pipes) or a handler never fights the borrow checker.
+//! A connection is taken out of the slab while it is driven, so registering the pipes of a
+//! script it just started (which takes slab slots) never fights the borrow checker.
+//!
+//! [`Driver`]: sys::drive::Driver
 
-use std::sync::Arc;
-use std::sync::mpsc::channel;
+use std::os::fd::AsRawFd;
 use std::time::Instant;
 
-use handler::session::Action;
-use mio::Registry;
-use protocol::{RequestHead, ResponseHead};
-use runtime_std::Service;
+use mio::unix::SourceFd;
+use mio::{Interest, Registry};
+use serve::Command;
 
-use crate::cgi::CgiRun;
-use crate::conn::{Conn, Job};
-use crate::custom::CustomRun;
-use crate::pool::{Command, Task};
+use crate::conn::Conn;
+use crate::pool::run_inline;
 use crate::service::{HttpService, Slot};
-use crate::shared::log_message;
 use crate::timers::ConnId;
 
-/// Rounds of the loop one connection gets per turn; one that still has work then waits for
-/// the next turn (no readiness edge would come for it), so others are served meanwhile.
-const TURN_BUDGET: usize = 64;
-
 impl HttpService {
-    /// A readiness event for slab slot `key`: a socket or a CGI pipe.
+    /// A readiness event for slab slot `key`: a socket, or a pipe of a connection's script.
     pub(crate) fn on_ready(&mut self, registry: &Registry, key: usize, read: bool, write: bool) {
         let owner = match self.slots.get_mut(key) {
             Some(Slot::Conn(conn)) => {
-                conn.on_ready(read, write);
+                conn.ready(read, write);
                 key
             }
-            Some(&mut Slot::Pipe { owner }) => {
-                if let Some(Slot::Conn(conn)) = self.slots.get_mut(owner)
-                    && let Some(Job::Cgi(run)) = conn.job.as_deref_mut()
-                {
-                    run.on_ready(key);
-                }
-                owner
-            }
+            // The script's pipes are pumped on every turn of their connection.
+            Some(&mut Slot::Pipe { owner }) => owner,
             _ => return,
         };
         self.drive(registry, owner);
     }
 
-    /// A command from the handler run `id` (the connection's slot, the run's own generation).
+    /// A command from the handler task of connection `id`. Commands of a connection that is
+    /// gone (its slot may hold a newer one by now) are dropped; the task learns from its
+    /// closed reply channel.
     pub(crate) fn on_command(&mut self, registry: &Registry, id: ConnId, command: Command) {
-        let Some(Slot::Conn(conn)) = self.slots.get_mut(id.key) else {
-            return;
-        };
-        // A run is told apart from the connection's next one (a pipelined or kept-alive
-        // request can start before the previous handler's `Done` arrives) and from a later
-        // connection in the same slot; stale senders learn from their closed reply channel.
-        let Some(Job::Custom(run)) = conn.job.as_deref_mut() else {
-            return;
-        };
-        if run.generation() != id.generation {
-            return;
-        }
-        if let Some(ok) = run.command(&mut conn.core, command) {
-            conn.job = None;
-            if !ok {
-                // A handler that failed or said nothing: CPython closes without a reply.
-                conn.core.abort();
-            }
+        match self.slots.get_mut(id.key) {
+            Some(Slot::Conn(conn)) if conn.id == id => conn.driver.command(command),
+            _ => return,
         }
         self.drive(registry, id.key);
     }
 
     /// The timer entry `(at, id)` came due.
-    pub(crate) fn on_deadline(
-        &mut self,
-        registry: &Registry,
-        at: Instant,
-        id: ConnId,
-        now: Instant,
-    ) {
-        let Some(Slot::Conn(conn)) = self.slots.get_mut(id.key) else {
-            return;
-        };
-        if conn.id != id || conn.armed != Some(at) {
-            // Stale: the connection is gone or has an earlier entry.
-            return;
+    pub(crate) fn on_deadline(&mut self, registry: &Registry, at: Instant, id: ConnId) {
+        match self.slots.get_mut(id.key) {
+            // Stale entries (the connection is gone, or has an earlier one) are skipped.
+            Some(Slot::Conn(conn)) if conn.id == id && conn.armed == Some(at) => {
+                conn.armed = None;
+            }
+            _ => return,
         }
-        conn.armed = None;
-        conn.core.handle_timeout(now);
-        if matches!(conn.job.as_deref(), Some(Job::Cgi(run)) if run.deadline() <= now)
-            && let Some(job) = conn.job.take()
-            && let Job::Cgi(mut run) = *job
-        {
-            let mut freed = Vec::new();
-            run.close_pipes(registry, &mut freed);
-            run.time_out(&mut conn.core, &self.shared.settings, &mut self.reaper);
-            self.free(&freed);
-        }
-        // Re-arms with the real deadline when this entry fired early.
+        // The turn fires what is due and re-arms when this entry came early.
         self.drive(registry, id.key);
     }
 
-    /// Runs the connection in slot `key` until nothing moves, then re-arms or closes it.
+    /// Turns the connection in slot `key`, then waits for what the turn names (or closes it).
     pub(crate) fn drive(&mut self, registry: &Registry, key: usize) {
         let Some(slot) = self.slots.get_mut(key) else {
             return;
@@ -112,195 +70,113 @@ impl HttpService {
         let Slot::Conn(mut conn) = std::mem::replace(slot, Slot::Taken) else {
             return;
         };
-        let mut budget = TURN_BUDGET;
-        loop {
-            self.dispatch(registry, &mut conn);
-            let mut progress = self.pump_job(registry, &mut conn);
-            progress |= conn.flush();
-            if conn.core.is_closed() {
-                break;
+        let turn = loop {
+            let turn = conn.driver.turn();
+            let Some(task) = conn.driver.take_task() else {
+                break turn;
+            };
+            match &self.pool {
+                Some(pool) => {
+                    if pool.submit(task, conn.id, self.outbox.clone()) {
+                        break turn;
+                    }
+                    // The workers are gone: nothing will answer this request.
+                    conn.driver.conn_mut().abort();
+                }
+                // No handler threads: the handler runs here, blocking the loop.
+                None => run_inline(&mut conn.driver, task),
             }
-            if conn.can_read() {
-                progress |= conn.read_once(&mut self.buf);
-            }
-            if !progress {
-                break;
-            }
-            budget -= 1;
-            if budget == 0 {
-                self.ready.push(conn.id);
-                break;
-            }
-        }
-        if !conn.core.is_closed() {
-            conn.update_interest(registry, self.token(key));
-        }
-        if conn.core.is_closed() {
+        };
+        if turn.done {
             self.close(registry, conn);
             return;
         }
-        conn.armed = self.timers.arm(conn.id, conn.armed, conn.deadline());
+        let mut again = turn.more;
+        if !self.sync_pipes(registry, &mut conn)
+            || conn
+                .want_write(registry, self.token(key), turn.write)
+                .is_err()
+        {
+            // The next turn finds the connection aborted and ends it (killing its script).
+            conn.driver.conn_mut().abort();
+            again = true;
+        }
+        if again {
+            // No edge comes for work left over: the connection gets another turn soon.
+            self.ready.push(conn.id);
+        }
+        conn.armed = self.timers.arm(conn.id, conn.armed, turn.deadline);
+        let idle = conn.driver.conn().is_idle();
+        if idle != conn.idle {
+            conn.idle = idle;
+            self.roster.set_idle(conn.ticket, idle, Instant::now());
+        }
         self.slots[key] = Slot::Conn(conn);
     }
 
-    /// Drains the core's events: request body to the job, everything else to the session,
-    /// then performs the action the session hands back.
-    fn dispatch(&mut self, registry: &Registry, conn: &mut Conn) {
-        let shared = Arc::clone(&self.shared);
-        let session = shared.session();
-        let mut log = String::new();
-        loop {
-            let event = match conn.job.as_deref_mut() {
-                Some(job) => match job.route(&mut conn.core) {
-                    Some(event) => event,
-                    None => break,
-                },
-                None => match conn.core.poll_event() {
-                    Some(event) => event,
-                    None => break,
-                },
+    /// Keeps the connection's pipe registrations in step with its script: the pipes of a
+    /// new script are registered under new slab slots pointing to their owner, and the slots
+    /// of closed pipes are freed (a closed descriptor has left the poll by itself, and its
+    /// number may already belong to someone else, so it is not deregistered). Returns `false`
+    /// when a pipe could not be registered.
+    fn sync_pipes(&mut self, registry: &Registry, conn: &mut Conn) -> bool {
+        let started = conn.driver.scripts_started();
+        let fresh = started != conn.script;
+        conn.script = started;
+        let open = conn.driver.open_pipes();
+        for (index, (fd, slot)) in open.iter().zip(&mut conn.pipes).enumerate() {
+            if (fresh || fd.is_none())
+                && let Some(key) = slot.take()
+            {
+                self.slots.try_remove(key);
+            }
+            let (Some(fd), None) = (fd, &slot) else {
+                continue;
             };
-            let ctx = shared.facts.request_context(conn.peer);
-            let action = session.handle_event(&mut conn.core, event, &ctx, &mut log);
-            if !log.is_empty() {
-                runtime_std::write_log(&log);
-                log.clear();
+            if self.slots.len() >= self.capacity {
+                return false;
             }
-            match action {
-                Action::None => {}
-                Action::SendFile { file, offset } => conn.set_file(file, offset),
-                Action::Cgi { spec, response } => self.start_cgi(registry, conn, &spec, &response),
-                Action::Custom(head) => self.start_custom(conn, head),
+            let key = self.slots.insert(Slot::Pipe { owner: conn.id.key });
+            // stdin is written to; stdout and stderr are read.
+            let interest = if index == 0 {
+                Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            let raw = fd.as_raw_fd();
+            if registry
+                .register(&mut SourceFd(&raw), self.token(key), interest)
+                .is_err()
+            {
+                self.slots.remove(key);
+                return false;
             }
+            *slot = Some(key);
         }
+        true
     }
 
-    /// Spawns a CGI script for the connection, its pipes in three new slab slots.
-    fn start_cgi(
-        &mut self,
-        registry: &Registry,
-        conn: &mut Conn,
-        spec: &handler::CgiSpec,
-        response: &ResponseHead,
-    ) {
-        let peer = conn.peer.ip();
-        if self.slots.len() + 3 > self.capacity {
-            log_message(peer, "CGI script failed to start: no free tokens");
-            conn.core.abort();
-            return;
-        }
-        let owner = conn.id.key;
-        let keys = [(); 3].map(|()| self.slots.insert(Slot::Pipe { owner }));
-        let tokens = keys.map(|key| self.token(key));
-        let deadline = Instant::now() + self.shared.cgi_timeout;
-        let settings = &self.shared.settings;
-        match CgiRun::start(
-            spec,
-            response.clone(),
-            settings.compat,
-            registry,
-            keys,
-            tokens,
-            deadline,
-            peer,
-        ) {
-            Ok(mut run) => {
-                if run.begin(&mut conn.core, settings).is_ok() {
-                    conn.job = Some(Box::new(Job::Cgi(run)));
-                } else {
-                    let mut freed = Vec::new();
-                    run.close_pipes(registry, &mut freed);
-                    self.free(&freed);
-                    conn.core.abort();
-                }
-            }
-            Err(e) => {
-                log_message(peer, &format!("CGI script failed to start: {e}"));
-                self.free(&keys);
-                conn.core.abort();
-            }
-        }
-    }
-
-    /// Hands the request to the worker pool.
-    fn start_custom(&mut self, conn: &mut Conn, head: RequestHead) {
-        let (Service::Custom(handler), Some(pool)) = (&self.shared.service, &self.pool) else {
-            conn.core.abort();
-            return;
-        };
-        let (replies, replies_rx) = channel();
-        self.next_generation += 1;
-        let run_id = ConnId {
-            key: conn.id.key,
-            generation: self.next_generation,
-        };
-        let task = Task {
-            handler: Arc::clone(handler),
-            shared: Arc::clone(&self.shared),
-            head,
-            peer: conn.peer,
-            id: run_id,
-            outbox: self.outbox.clone(),
-            replies: replies_rx,
-        };
-        if pool.submit(task) {
-            conn.job = Some(Box::new(Job::Custom(CustomRun::new(
-                replies,
-                run_id.generation,
-            ))));
-        } else {
-            conn.core.abort();
-        }
-    }
-
-    /// Lets the job move what it can. Returns whether anything moved.
-    fn pump_job(&mut self, registry: &Registry, conn: &mut Conn) -> bool {
-        match conn.job.as_deref_mut() {
-            None => false,
-            Some(Job::Custom(run)) => run.pump(&conn.core),
-            Some(Job::Cgi(run)) => {
-                let mut freed = Vec::new();
-                let progress = run.pump(
-                    &mut conn.core,
-                    &self.shared.settings,
-                    &mut self.buf,
-                    registry,
-                    &mut freed,
-                );
-                self.free(&freed);
-                if run.output_done()
-                    && let Some(job) = conn.job.take()
-                    && let Job::Cgi(run) = *job
-                {
-                    run.finish(&mut self.reaper);
-                }
-                progress
-            }
-        }
-    }
-
-    /// Removes a closed connection: socket, job (a script is killed and reaped), slot.
-    fn close(&mut self, registry: &Registry, mut conn: Box<Conn>) {
-        let _ = registry.deregister(&mut conn.stream);
-        if let Some(job) = conn.job.take()
-            && let Job::Cgi(mut run) = *job
-        {
-            let mut freed = Vec::new();
-            run.close_pipes(registry, &mut freed);
-            self.free(&freed);
+    /// Removes a connection: its registration, its pipes' slots, its slot and its roster
+    /// entry. Dropping it closes the socket (and kills a script still running).
+    pub(crate) fn close(&mut self, registry: &Registry, conn: Box<Conn>) {
+        conn.deregister(registry);
+        for key in conn.pipes.into_iter().flatten() {
+            self.slots.try_remove(key);
         }
         self.slots.try_remove(conn.id.key);
-        self.connections -= 1;
-        if self.accept_paused {
-            self.accept_paused = false;
-            self.accept_pending = true;
-        }
+        self.roster.remove(conn.ticket);
+        drop(conn);
     }
 
-    /// Frees the slab slots of closed pipes.
-    fn free(&mut self, keys: &[usize]) {
-        for &key in keys {
-            self.slots.try_remove(key);
+    /// Closes connection `id` to make room for a new one (the roster chose it: idle the
+    /// longest).
+    pub(crate) fn evict(&mut self, registry: &Registry, id: ConnId) {
+        if !matches!(self.slots.get(id.key), Some(Slot::Conn(conn)) if conn.id == id) {
+            return;
+        }
+        if let Slot::Conn(conn) = self.slots.remove(id.key) {
+            // Its slot is free again; `close` removing it once more is harmless.
+            self.close(registry, conn);
         }
     }
 }

@@ -1,17 +1,21 @@
-//! The mio runtime: the protocol core driven by edge-triggered, non-blocking reactors.
+//! The mio runtime: `python -m http.server` on edge-triggered, non-blocking reactors.
 //!
-//! [`MioServer`] runs one event loop per worker thread, each with its own `SO_REUSEPORT`
-//! listener on the same port, and serves exactly what the other runtimes serve (files and
-//! listings with sendfile, CGI scripts, or your own [`Handler`](runtime_std::Handler)).
+//! Everything a connection does is written once, in the [`serve`] layer and in
+//! [`sys::drive::Driver`]; this crate only waits for readiness and time in mio's model and
+//! turns the driver. [`MioServer`] runs one reactor per core, each with its own
+//! `SO_REUSEPORT` listener on the same port:
 //!
 //! ```no_run
+//! use std::sync::Arc;
 //! use runtime_mio::MioServer;
-//! use runtime_std::{ServerOptions, Service};
+//! use serve::{Facts, ServerConfig};
 //!
-//! let options = ServerOptions::new(Service::Files, handler::Settings::new("."));
-//! let server = MioServer::bind("127.0.0.1:8000".parse().unwrap(), options, 4)?;
-//! server.stop_on_signals()?; // SIGINT/SIGTERM: finish in-flight responses, then return
-//! server.serve_forever()
+//! let listener = sys::listener::bind("127.0.0.1:8000".parse().unwrap(), 1024, true)?;
+//! let facts = Facts::new(listener.local_addr()?, "localhost");
+//! let config = ServerConfig::new(handler::Settings::new("."), facts);
+//! let server = MioServer::new(listener, Arc::new(config))?.with_workers(2);
+//! let stop = server.stop_handle(); // stop.stop() from anywhere: a graceful stop
+//! server.serve_forever() // until stopped
 //! # ; Ok::<(), std::io::Error>(())
 //! ```
 //!
@@ -19,18 +23,22 @@
 //!
 //! [`HttpService`] registers a listener and its connections into a `mio::Poll` you own,
 //! under a token range you choose; your loop hands it the events and folds its deadlines
-//! into the poll timeout (`examples/embed.rs` serves files and echoes UDP in one loop):
+//! into the poll timeout. One service serves files, CGI and your own
+//! [`Handler`](handler::exchange::Handler)'s routes together (`examples/embed.rs`):
 //!
 //! ```no_run
+//! # use std::sync::Arc;
 //! # use std::time::Instant;
 //! use mio::{Events, Poll, Token};
 //! use runtime_mio::HttpService;
-//! use runtime_std::{ServerOptions, Service};
 //!
+//! # let config = Arc::new(serve::ServerConfig::new(
+//! #     handler::Settings::new("."),
+//! #     serve::Facts::new("127.0.0.1:8000".parse().unwrap(), "localhost"),
+//! # ));
 //! let mut poll = Poll::new()?;
 //! let listener = std::net::TcpListener::bind("127.0.0.1:8000")?;
-//! let options = ServerOptions::new(Service::Files, handler::Settings::new("."));
-//! let mut http = HttpService::new(listener, options, poll.registry(), Token(1000)..Token(2000))?;
+//! let mut http = HttpService::new(listener, config, poll.registry(), Token(1000)..Token(2000))?;
 //! let mut events = Events::with_capacity(256);
 //! loop {
 //!     let timeout = http.poll_timeout().map(|at| at.saturating_duration_since(Instant::now()));
@@ -47,37 +55,25 @@
 //!
 //! # How it works
 //!
-//! - **Edge-triggered.** A readable edge means "read until `WouldBlock`"; a connection also
-//!   reads again on its own when the core's `wants_read()` turns true after a pipelined request
-//!   or body backpressure paused it, because bytes already in the kernel raise no new edge.
+//! - **Edge-triggered.** An edge tells the connection's driver that its socket may read or
+//!   write again; the driver reads and writes until `WouldBlock` and remembers it. A turn that
+//!   runs out of budget with work left is queued for another turn (no edge would come).
 //!   `WRITABLE` interest is registered only while a write is blocked.
-//! - **Small idle connections.** Every connection reads through one buffer per reactor and the
-//!   core drops its receive buffer between requests, so an idle keep-alive connection is its
-//!   socket, its registration, and the core's state.
-//! - **One timer heap** per reactor, fed by each core's `poll_timeout()`, with lazy
-//!   invalidation; the poll timeout is the next deadline.
-//! - **Files** go out with `sendfile(2)` on the non-blocking socket.
-//! - **CGI scripts** are spawned with their stdin, stdout and stderr registered as mio pipes;
-//!   the request body flows in one chunk at a time, stdout is read only while the send queue
-//!   has room, and a script over its time limit is killed with its process group.
-//! - **User handlers run on a worker pool.** A [`Handler`](runtime_std::Handler) is blocking
-//!   code, so each custom request runs on one of a few worker threads (8, or two per reactor
-//!   if more), talking to its connection through channels, and the reactor wakes through
-//!   its `mio::Waker`. At most that many handlers run at once; further requests wait for a
-//!   free worker. A slow handler delays only its own connection.
-#![forbid(unsafe_code)]
+//! - **One slab per reactor** names connections and the pipes of their CGI scripts (a pipe's
+//!   slot points to its connection), and **one timer heap** holds each connection's next
+//!   deadline, with lazy invalidation.
+//! - **The connection cap** is a [`serve::Roster`] per reactor: at the cap the connection idle
+//!   the longest makes room for a new one.
+//! - **Your handler runs on worker threads** (8 by default, shared by the reactors), talking to
+//!   its connection in commands; the reactor wakes through its `mio::Waker` to apply them.
 #![deny(missing_docs)]
 
 mod accept;
-mod cgi;
 mod conn;
-mod custom;
 mod drive;
 mod pool;
-mod reap;
 mod server;
 mod service;
-mod shared;
 mod timers;
 
 pub use server::{MioServer, StopHandle};

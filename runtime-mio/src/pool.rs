@@ -1,97 +1,66 @@
-//! The worker pool that runs user handlers, and the channel [`Transport`] they talk through.
+//! Where your handler runs. A [`Handler`](handler::exchange::Handler) is blocking code and a
+//! reactor must never block, so each request it accepts runs as a [`HandlerTask`] on one of a
+//! few worker threads, shared by every reactor of a server. Its commands come back through a
+//! channel, and the reactor wakes through its `mio::Waker` to apply them
+//! ([`Driver::command`]) and turn the connection. At most that many handlers run at once;
+//! further requests wait for a free worker, and a slow handler delays only its own
+//! connection.
 //!
-//! A `Handler` is blocking code (`rfile.read`, `wfile.write`), and the reactor must never
-//! block, so each custom request runs on one of a few worker threads. The handler's calls turn
-//! into [`Command`]s sent to the reactor, which wakes through its `mio::Waker`, applies them
-//! to the connection's core, and answers with a [`Reply`]: a body chunk for a read, an
-//! acknowledgement for a write. A write is acknowledged only once the core's send queue is
-//! below its high-water mark, so a handler producing a large body is paced by the socket.
+//! With no worker threads, a task runs on the reactor itself ([`run_inline`]): the loop then
+//! serves nothing else until the handler returns.
 
 use std::io;
-use std::net::SocketAddr;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
-use bytes::Bytes;
-use handler::exchange::{Handler, Transport, fill_from_chunk, serve_request};
 use mio::Waker;
-use protocol::{RequestHead, ResponseBody, ResponseHead};
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use serve::{Command, HandlerTask};
+use sys::drive::{Driver, Turn};
 
-use crate::shared::Shared;
 use crate::timers::ConnId;
 
-/// Worker threads per pool. Each runs one handler at a time, so this many requests are
-/// answered at once; more wait in the queue.
+/// Worker threads by default.
 pub(crate) const HANDLER_THREADS: usize = 8;
 
-/// What a handler asks of its connection.
-#[derive(Debug)]
-pub(crate) enum Command {
-    /// The next request body chunk.
-    ReadBody,
-    /// `100 Continue`.
-    Continue,
-    /// The response head.
-    Start(ResponseHead, ResponseBody),
-    /// Response body bytes.
-    Body(Bytes),
-    /// The end of the response.
-    Finish,
-    /// The handler returned; `ok` is false when it failed or sent nothing (the connection is
-    /// then dropped without a reply, as CPython does).
-    Done { ok: bool },
-}
-
-/// The reactor's answer to a blocking command.
-#[derive(Debug)]
-pub(crate) enum Reply {
-    /// A body chunk, or `None` at the end of the body.
-    Body(Option<Bytes>),
-    /// The command was applied (or why it failed).
-    Ack(Result<(), String>),
-}
-
-/// Where a worker sends commands: the reactor's queue and the waker that makes it look.
+/// Where a task sends its commands: its reactor's queue, and the waker that makes it look.
 #[derive(Debug, Clone)]
 pub(crate) struct Outbox {
     pub(crate) commands: Sender<(ConnId, Command)>,
     pub(crate) waker: Arc<Waker>,
 }
 
-/// One request for a worker.
-pub(crate) struct Task {
-    pub(crate) handler: Arc<dyn Handler>,
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) head: RequestHead,
-    pub(crate) peer: SocketAddr,
-    /// The run: its connection's slot and its own generation.
-    pub(crate) id: ConnId,
-    pub(crate) outbox: Outbox,
-    pub(crate) replies: Receiver<Reply>,
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The worker threads; cloning shares them. They end when the last handle is dropped and the
+/// queue is empty.
+#[derive(Clone)]
+pub(crate) struct Pool {
+    queue: Sender<Job>,
 }
 
-/// A handle on the worker threads; cloning shares them. The threads end when the last
-/// handle is dropped and the queue is empty.
-#[derive(Debug, Clone)]
-pub(crate) struct Pool {
-    queue: Sender<Task>,
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool").finish_non_exhaustive()
+    }
 }
 
 impl Pool {
-    /// Starts `threads` workers.
+    /// Starts `threads` workers (at least one).
     pub(crate) fn new(threads: usize) -> io::Result<Self> {
-        let (queue, tasks) = channel::<Task>();
-        let tasks = Arc::new(Mutex::new(tasks));
+        let (queue, jobs) = channel::<Job>();
+        let jobs = Arc::new(Mutex::new(jobs));
         for _ in 0..threads.max(1) {
-            let tasks = Arc::clone(&tasks);
+            let jobs = Arc::clone(&jobs);
             std::thread::Builder::new()
                 .name("mio-handler".into())
                 .spawn(move || {
                     loop {
-                        // Hold the lock only to take a task, never while running one.
-                        let task = tasks.lock().unwrap_or_else(PoisonError::into_inner).recv();
-                        match task {
-                            Ok(task) => run(task),
+                        // The lock is held to take a job, never while running one.
+                        let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                        match job {
+                            Ok(job) => job(),
                             Err(_) => return,
                         }
                     }
@@ -100,105 +69,69 @@ impl Pool {
         Ok(Self { queue })
     }
 
-    /// Queues a task; `false` if the workers are gone.
-    pub(crate) fn submit(&self, task: Task) -> bool {
-        self.queue.send(task).is_ok()
-    }
-}
-
-/// Runs one handler to completion and reports how it ended.
-fn run(task: Task) {
-    let Task {
-        handler,
-        shared,
-        head,
-        peer,
-        id,
-        outbox,
-        replies,
-    } = task;
-    let mut transport = ChannelTransport {
-        id,
-        outbox,
-        replies,
-        leftover: None,
-    };
-    // CPython's handle_one_request (100-continue, dispatch, end), a panic contained.
-    let ok = serve_request(&*handler, &shared.settings, &head, peer, &mut transport);
-    transport.send(Command::Done { ok });
-}
-
-/// The worker's side of one connection.
-struct ChannelTransport {
-    id: ConnId,
-    outbox: Outbox,
-    replies: Receiver<Reply>,
-    /// Part of a body chunk a read could not take whole.
-    leftover: Option<Bytes>,
-}
-
-impl ChannelTransport {
-    fn send(&self, command: Command) -> bool {
-        self.outbox.commands.send((self.id, command)).is_ok() && self.outbox.waker.wake().is_ok()
-    }
-
-    /// Sends a command and waits for its reply. The reply channel closes when the
-    /// connection goes away.
-    fn call(&self, command: Command) -> io::Result<Reply> {
-        if !self.send(command) {
-            return Err(gone());
-        }
-        self.replies.recv().map_err(|_| gone())
-    }
-
-    fn acked(&self, command: Command) -> io::Result<()> {
-        match self.call(command)? {
-            Reply::Ack(Ok(())) => Ok(()),
-            Reply::Ack(Err(message)) => Err(io::Error::new(io::ErrorKind::InvalidInput, message)),
-            Reply::Body(_) => Err(io::Error::other("unexpected reply")),
-        }
-    }
-}
-
-impl Transport for ChannelTransport {
-    fn read_body(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let chunk = match self.leftover.take() {
-            Some(chunk) => chunk,
-            None => match self.call(Command::ReadBody)? {
-                Reply::Body(Some(chunk)) => chunk,
-                Reply::Body(None) => return Ok(0),
-                Reply::Ack(Err(message)) => {
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, message));
+    /// Queues the task of connection `id`; `false` if the workers are gone.
+    pub(crate) fn submit(&self, task: HandlerTask, id: ConnId, outbox: Outbox) -> bool {
+        let job = move || {
+            task.run(|command| {
+                // A reactor that is gone drops the connection, and with it the replies.
+                if outbox.commands.send((id, command)).is_ok() {
+                    let _ = outbox.waker.wake();
                 }
-                Reply::Ack(Ok(())) => return Err(io::Error::other("unexpected reply")),
-            },
+            });
         };
-        Ok(fill_from_chunk(chunk, buf, &mut self.leftover))
-    }
-
-    fn send_continue(&mut self) -> io::Result<()> {
-        self.acked(Command::Continue)
-    }
-
-    fn start_response(&mut self, head: &ResponseHead, body: ResponseBody) -> io::Result<()> {
-        self.acked(Command::Start(head.clone(), body))
-    }
-
-    fn write_body(&mut self, data: &[u8]) -> io::Result<()> {
-        self.acked(Command::Body(Bytes::copy_from_slice(data)))
-    }
-
-    fn finish_response(&mut self) -> io::Result<()> {
-        self.acked(Command::Finish)
-    }
-
-    /// Log lines go straight to stderr: `write_log` writes each batch in one call, so lines
-    /// never interleave, and the reactor is spared the round trip.
-    fn log(&mut self, line: &str) {
-        runtime_std::write_log(line);
+        self.queue.send(Box::new(job)).is_ok()
     }
 }
 
-fn gone() -> io::Error {
-    io::Error::new(io::ErrorKind::ConnectionAborted, "connection closed")
+/// Runs `task` on the calling thread: each command goes straight to the connection, and while
+/// the handler waits for socket progress (a body chunk, room in the send queue) this one
+/// connection is driven with a blocking `poll(2)` on its socket.
+pub(crate) fn run_inline(driver: &mut Driver, task: HandlerTask) {
+    task.run(|command| {
+        driver.command(command);
+        while driver.conn().handler_waiting() {
+            let turn = driver.turn();
+            if !driver.conn().handler_waiting() || turn.more {
+                continue;
+            }
+            if !wait(driver, turn) {
+                // Nothing can answer the handler: it learns the connection is gone.
+                driver.conn_mut().abort();
+            }
+        }
+    });
+}
+
+/// Waits for what `turn` names on the driver's socket; `false` if it names nothing.
+fn wait(driver: &mut Driver, turn: Turn) -> bool {
+    let mut flags = PollFlags::empty();
+    if turn.read {
+        flags |= PollFlags::IN;
+    }
+    if turn.write {
+        flags |= PollFlags::OUT;
+    }
+    if flags.is_empty() && turn.deadline.is_none() {
+        return false;
+    }
+    let timeout = turn.deadline.map(|at| {
+        let left = at.saturating_duration_since(Instant::now());
+        Timespec::try_from(left).unwrap_or(Timespec {
+            tv_sec: i64::MAX,
+            tv_nsec: 0,
+        })
+    });
+    let mut fds = [PollFd::new(driver.socket(), flags)];
+    let revents = match poll(&mut fds, timeout.as_ref()) {
+        Ok(_) => fds[0].revents(),
+        Err(_) => PollFlags::empty(),
+    };
+    let failed = revents.intersects(PollFlags::ERR | PollFlags::HUP);
+    if failed || revents.contains(PollFlags::IN) {
+        driver.readable();
+    }
+    if failed || revents.contains(PollFlags::OUT) {
+        driver.writable();
+    }
+    true
 }

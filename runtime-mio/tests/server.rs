@@ -1,6 +1,7 @@
-//! `MioServer` and `HttpService` over real loopback sockets: custom handlers on the worker
-//! pool (body in, large body out, 100-continue, a panicking handler), CGI time limits,
-//! pipelining across reads, graceful stop, and the embedding API in a user-owned `Poll`.
+//! `MioServer` and `HttpService` over real loopback sockets: your handler on the worker pool
+//! and on the loop (body in, large body out, 100-continue, a panicking handler), its routes
+//! beside the file service, CGI time limits and pipelined scripts, pipelining across reads,
+//! the connection cap, graceful stop, and the embedding API in a user-owned `Poll`.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -8,13 +9,20 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use handler::exchange::{Exchange, Handler};
+use protocol::RequestHead;
 use runtime_mio::{HttpService, MioServer, StopHandle};
-use runtime_std::{Exchange, Handler, ServerOptions, Service};
+use serve::{Facts, ServerConfig};
 
-/// Echoes POST bodies; GET /big/N answers N bytes; GET /panic panics; GET /silent says nothing.
+/// Echoes POST bodies; GET /big/N answers N bytes; GET /panic panics; GET /silent says
+/// nothing. Takes every request but those under `/files/`.
 struct Echo;
 
 impl Handler for Echo {
+    fn accepts(&self, request: &RequestHead) -> bool {
+        !request.target().starts_with(b"/files/")
+    }
+
     fn do_get(&self, ex: &mut Exchange<'_>) -> io::Result<()> {
         assert!(
             ex.path() != "/panic",
@@ -51,12 +59,20 @@ impl Handler for Echo {
     }
 }
 
-fn options(service: Service, dir: &std::path::Path) -> ServerOptions {
+fn config(dir: &std::path::Path, routes: Option<Arc<dyn Handler>>) -> ServerConfig {
     let mut settings = handler::Settings::new(dir);
     settings.protocol_version = "HTTP/1.1".into();
-    let mut options = ServerOptions::new(service, settings);
-    options.protocol.protocol_version = "HTTP/1.1".into();
-    options
+    let facts = Facts::new("127.0.0.1:0".parse().unwrap(), "localhost");
+    let mut config = ServerConfig::new(settings, facts);
+    let mut protocol = protocol::Config::default();
+    protocol.protocol_version = "HTTP/1.1".into();
+    config.protocol = Arc::new(protocol);
+    config.routes = routes;
+    config
+}
+
+fn echo() -> Arc<dyn Handler> {
+    Arc::new(Echo)
 }
 
 struct Running {
@@ -66,8 +82,13 @@ struct Running {
 }
 
 impl Running {
-    fn start(options: ServerOptions, workers: usize) -> Self {
-        let server = MioServer::bind("127.0.0.1:0".parse().unwrap(), options, workers).unwrap();
+    fn start(config: ServerConfig, workers: usize) -> Self {
+        Self::start_with(config, |server| server.with_workers(workers))
+    }
+
+    fn start_with(config: ServerConfig, build: impl FnOnce(MioServer) -> MioServer) -> Self {
+        let listener = sys::listener::bind("127.0.0.1:0".parse().unwrap(), 128, true).unwrap();
+        let server = build(MioServer::new(listener, Arc::new(config)).unwrap());
         let addr = server.local_addr();
         let stop = server.stop_handle();
         let thread = std::thread::spawn(move || server.serve_forever());
@@ -100,14 +121,16 @@ fn read_response(s: &mut TcpStream) -> (String, Vec<u8>) {
         .find_map(|l| l.strip_prefix("Content-Length: "))
         .map_or(0, |v| v.trim().parse().unwrap());
     let mut body = vec![0; len];
-    s.read_exact(&mut body).unwrap();
+    if let Err(e) = s.read_exact(&mut body) {
+        panic!("{head} body of {len}: {e}")
+    }
     (head, body)
 }
 
 #[test]
 fn custom_handler_echoes_chunked_body_and_streams_big_response() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Running::start(options(Service::Custom(Arc::new(Echo)), dir.path()), 2);
+    let server = Running::start(config(dir.path(), Some(echo())), 2);
     let mut s = server.connect();
     s.write_all(
         b"POST /e HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
@@ -148,7 +171,7 @@ fn custom_handler_echoes_chunked_body_and_streams_big_response() {
 #[test]
 fn back_to_back_handler_requests_on_one_connection() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Running::start(options(Service::Custom(Arc::new(Echo)), dir.path()), 1);
+    let server = Running::start(config(dir.path(), Some(echo())), 1);
     let mut s = server.connect();
     s.write_all(&b"POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok".repeat(200))
         .unwrap();
@@ -167,7 +190,7 @@ fn back_to_back_handler_requests_on_one_connection() {
 #[test]
 fn failing_handlers_close_without_reply() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Running::start(options(Service::Custom(Arc::new(Echo)), dir.path()), 1);
+    let server = Running::start(config(dir.path(), Some(echo())), 1);
     for path in ["/panic", "/silent"] {
         let mut s = server.connect();
         s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
@@ -188,7 +211,7 @@ fn failing_handlers_close_without_reply() {
 fn pipelined_requests_in_one_segment_all_answered() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.txt"), b"abc").unwrap();
-    let server = Running::start(options(Service::Files, dir.path()), 1);
+    let server = Running::start(config(dir.path(), None), 1);
     let mut s = server.connect();
     let one = b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n";
     s.write_all(&one.repeat(50)).unwrap();
@@ -210,10 +233,10 @@ fn cgi_time_limit_kills_the_script() {
     )
     .unwrap();
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let mut options = options(Service::Files, dir.path());
-    options.settings.cgi.enabled = true;
-    options.cgi_timeout = Duration::from_millis(500);
-    let server = Running::start(options, 1);
+    let mut config = config(dir.path(), None);
+    config.settings.cgi.enabled = true;
+    config.cgi_timeout = Duration::from_millis(500);
+    let server = Running::start(config, 1);
     let mut s = server.connect();
     let started = Instant::now();
     s.write_all(b"GET /cgi-bin/slow.sh HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -233,7 +256,7 @@ fn cgi_time_limit_kills_the_script() {
 #[test]
 fn stop_refuses_new_connections_and_finishes_responses() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Running::start(options(Service::Custom(Arc::new(Echo)), dir.path()), 2);
+    let server = Running::start(config(dir.path(), Some(echo())), 2);
     let mut busy = server.connect();
     let n = 32 << 20;
     busy.write_all(format!("GET /big/{n} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
@@ -277,7 +300,7 @@ fn embedded_service_shares_the_poll() {
         .unwrap();
     let mut http = HttpService::new(
         listener,
-        options(Service::Files, dir.path()),
+        Arc::new(config(dir.path(), None)),
         poll.registry(),
         Token(100)..Token(110),
     )
@@ -321,4 +344,116 @@ fn embedded_service_shares_the_poll() {
     assert!(out.ends_with(b"\r\n\r\nembedded"), "{out:?}");
     http.shutdown(poll.registry());
     assert!(http.is_stopped());
+}
+
+/// One server answers the handler's routes and serves files for the rest, on one connection.
+#[test]
+fn handler_routes_and_files_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("files")).unwrap();
+    std::fs::write(dir.path().join("files/a.txt"), b"from disk").unwrap();
+    let server = Running::start(config(dir.path(), Some(echo())), 1);
+    let mut s = server.connect();
+    for _ in 0..3 {
+        s.write_all(b"GET /files/a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        assert_eq!(read_response(&mut s).1, b"from disk");
+        s.write_all(b"GET /big/4 HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        assert_eq!(read_response(&mut s).1, b"xxxx");
+    }
+    server.stop();
+}
+
+/// With no handler threads the handler runs on the loop, and still streams a body larger
+/// than the send queue and reads an upload larger than one chunk.
+#[test]
+fn handlers_on_the_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start_with(config(dir.path(), Some(echo())), |server| {
+        server.with_workers(1).with_handler_threads(0)
+    });
+    let mut s = server.connect();
+    let n = 4 << 20;
+    s.write_all(format!("GET /big/{n} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .unwrap();
+    assert_eq!(read_response(&mut s).1.len(), n);
+    let upload = vec![b'u'; 1 << 20];
+    s.write_all(
+        format!(
+            "POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            upload.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    s.write_all(&upload).unwrap();
+    assert_eq!(read_response(&mut s).1, upload);
+    server.stop();
+}
+
+/// At the cap, the connection idle the longest makes room for a new client.
+#[test]
+fn at_the_cap_the_longest_idle_connection_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), b"abc").unwrap();
+    let mut config = config(dir.path(), None);
+    config.max_connections = 2;
+    let server = Running::start(config, 1);
+    let mut first = server.connect();
+    first
+        .write_all(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    read_response(&mut first);
+    std::thread::sleep(Duration::from_millis(20));
+    let mut second = server.connect();
+    second
+        .write_all(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    read_response(&mut second);
+    let mut third = server.connect();
+    third
+        .write_all(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut third).1, b"abc");
+    let mut rest = Vec::new();
+    first.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty(), "{rest:?}");
+    second
+        .write_all(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut second).1, b"abc");
+    server.stop();
+}
+
+/// Scripts one after another, each fed its request body and read to the end: the pipes of
+/// each are registered afresh (their descriptor numbers are the previous one's).
+#[test]
+fn cgi_scripts_one_after_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("cgi-bin");
+    std::fs::create_dir(&bin).unwrap();
+    let script = bin.join("hi.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nread line\necho 'Content-Type: text/plain'\necho\necho \"got $line\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut config = config(dir.path(), None);
+    config.settings.cgi.enabled = true;
+    let server = Running::start(config, 1);
+    for i in 0..5 {
+        let mut s = server.connect();
+        s.write_all(
+            format!("POST /cgi-bin/hi.sh HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{i}\n")
+                .as_bytes(),
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).unwrap();
+        let out = String::from_utf8_lossy(&out);
+        assert!(out.ends_with(&format!("\r\n\r\ngot {i}\n")), "{out}");
+    }
+    server.stop();
 }

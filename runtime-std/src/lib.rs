@@ -37,13 +37,3 @@ mod server;
 
 pub use handler::exchange::{Exchange, Handler};
 pub use server::{HttpServer, StopHandle, ThreadingHttpServer};
-
-// The old API, for runtime-smol and runtime-mio until they are ported.
-#[doc(hidden)]
-pub mod legacy;
-#[doc(hidden)]
-pub use legacy::facts::{ServerFacts, write_log};
-#[doc(hidden)]
-pub use legacy::{
-    ServerOptions, Service, bind_listener, is_transient_accept_error, on_stop_signal, sendfile,
-};

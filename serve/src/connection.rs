@@ -476,7 +476,11 @@ impl Connection {
                 Job::Handler(run) => (run.wants_body(), run.accepts_body()),
             };
             if !wants {
-                return self.core.poll_event();
+                // The job's request is read whole. The next request waits until the job is
+                // over (its handler said `Done`, its script was reaped): dispatched now, its
+                // job would take the place of one that still runs, and the old one's last
+                // word (`Done`, the exit) would end the new one.
+                return None;
             }
             if !accepts {
                 return None;
@@ -604,3 +608,6 @@ impl Connection {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -41,8 +41,8 @@ pub struct Turn {
 pub struct Driver<S = TcpStream> {
     conn: Connection,
     socket: S,
-    /// Boxed, as the task is: most connections never have either, and an idle connection
-    /// should not carry their room (about 300 bytes) for every client held open.
+    /// Boxed, as the task: a connection spends most of its life without either, and an idle
+    /// connection should cost little memory.
     script: Option<Box<Script>>,
     /// A handler task the runtime must start (see [`Driver::take_task`]).
     task: Option<Box<HandlerTask>>,
@@ -52,6 +52,8 @@ pub struct Driver<S = TcpStream> {
     write_blocked: bool,
     /// When a finishing script is checked for its exit again.
     script_check: Option<Instant>,
+    /// Scripts started so far (see [`Driver::scripts_started`]).
+    scripts: u64,
 }
 
 impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
@@ -66,6 +68,7 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
             can_read: true,
             write_blocked: false,
             script_check: None,
+            scripts: 0,
         }
     }
 
@@ -115,6 +118,13 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
         self.script
             .as_ref()
             .map_or([None, None, None], |script| script.open_pipes())
+    }
+
+    /// How many scripts this connection has started. A reactor that registered the pipes of
+    /// one script tells a later script's pipes by this count: the old pipes may close and new
+    /// ones open within one turn, and a new pipe can get the descriptor number of an old one.
+    pub fn scripts_started(&self) -> u64 {
+        self.scripts
     }
 
     /// Stops gracefully (see [`Connection::stop`]).
@@ -190,6 +200,7 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
             progress = true;
             match io {
                 Io::SpawnCgi(spec) => {
+                    self.scripts += 1;
                     self.script = Script::spawn(&spec, &mut self.conn).map(Box::new);
                 }
                 Io::RunHandler(task) => self.task = Some(Box::new(task)),

@@ -109,24 +109,39 @@ impl Drop for LogWriter {
     }
 }
 
+/// How long the writer lets lines gather once one arrived. While it sleeps, queueing a line
+/// wakes nobody, so a busy server pays one wake-up and one `write` per batch instead of per
+/// line (a wake-up per request cost the mio runtime a third of its throughput).
+const GATHER: Duration = Duration::from_millis(5);
+
 fn write_out(mut out: impl Write, messages: &Receiver<Message>, dropped: &AtomicU64) {
-    while let Ok(message) = messages.recv() {
-        match message {
-            Message::Text(text) => {
-                let _ = out.write_all(text.as_bytes());
-            }
-            Message::Flush(done) => {
-                let _ = out.flush();
-                let _ = done.send(());
-                continue;
+    let mut text = String::new();
+    let mut flushes = Vec::new();
+    while let Ok(first) = messages.recv() {
+        if matches!(first, Message::Text(_)) {
+            std::thread::sleep(GATHER);
+        }
+        // Bounded, so a flood of lines cannot keep one batch growing for ever.
+        for message in std::iter::once(first).chain(messages.try_iter().take(DEFAULT_CAPACITY)) {
+            match message {
+                Message::Text(lines) => text.push_str(&lines),
+                Message::Flush(done) => flushes.push(done),
             }
         }
+        let _ = out.write_all(text.as_bytes());
+        text.clear();
         let lost = dropped.swap(0, Ordering::Relaxed);
         if lost > 0 {
             let _ = writeln!(
                 out,
                 "http-server: {lost} log lines dropped (the log could not keep up)"
             );
+        }
+        if !flushes.is_empty() {
+            let _ = out.flush();
+            for done in flushes.drain(..) {
+                let _ = done.send(());
+            }
         }
     }
 }

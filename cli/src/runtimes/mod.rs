@@ -33,14 +33,3 @@ pub(crate) fn start(
         Runtime::Mio => mio_runtime::start(listener, config, args),
     }
 }
-
-/// The old runtimes' options, from the shared configuration (until each runtime takes a
-/// `serve::ServerConfig` itself).
-pub(crate) fn legacy_options(config: &serve::ServerConfig) -> runtime_std::ServerOptions {
-    let mut options =
-        runtime_std::ServerOptions::new(runtime_std::Service::Files, config.settings.clone());
-    options.protocol = (*config.protocol).clone();
-    options.max_connections = config.max_connections;
-    options.cgi_timeout = config.cgi_timeout;
-    options
-}

@@ -1,0 +1,130 @@
+//! A connection driven by hand: no sockets, the handler task on a thread of the test.
+
+use std::io::{self, IoSlice, Write};
+use std::sync::Arc;
+use std::sync::mpsc::channel;
+use std::time::{Instant, SystemTime};
+
+use handler::exchange::{Exchange, Handler};
+
+use super::*;
+use crate::config::Facts;
+
+struct Hello;
+
+impl Handler for Hello {
+    fn do_get(&self, ex: &mut Exchange<'_>) -> io::Result<()> {
+        ex.send_response(200, None);
+        ex.send_header("Content-Length", "2");
+        ex.end_headers()?;
+        ex.wfile().write_all(b"hi")
+    }
+
+    fn do_post(&self, ex: &mut Exchange<'_>) -> io::Result<()> {
+        let mut body = Vec::new();
+        io::Read::read_to_end(&mut ex.rfile(), &mut body)?;
+        self.do_get(ex)
+    }
+}
+
+#[expect(
+    clippy::disallowed_methods,
+    reason = "an arbitrary origin for the test's time"
+)]
+fn now() -> Now {
+    Now::new(Instant::now(), SystemTime::now())
+}
+
+/// Everything the connection has to write, as if the socket took it all.
+fn drain(conn: &mut Connection, wire: &mut Vec<u8>) {
+    while let Some(Transmit::Write) = conn.poll_transmit() {
+        let mut slices = [IoSlice::new(&[]); 8];
+        let n = conn.io_slices(&mut slices);
+        let len: usize = slices[..n].iter().map(|s| s.len()).sum();
+        slices[..n].iter().for_each(|s| wire.extend_from_slice(s));
+        conn.handle_sent(len, now());
+    }
+}
+
+/// A request that arrives after the handler's response went out but before the handler said
+/// `Done` is dispatched only then: its job must not be ended by the first one's last word.
+#[test]
+fn pipelined_handler_requests_each_get_their_own_run() {
+    let facts = Facts::new("127.0.0.1:8000".parse().unwrap(), "localhost");
+    let mut settings = handler::Settings::new(".");
+    settings.protocol_version = "HTTP/1.1".into();
+    let mut config = ServerConfig::new(settings, facts);
+    let mut protocol = protocol::Config::default();
+    protocol.protocol_version = "HTTP/1.1".into();
+    config.protocol = Arc::new(protocol);
+    config.routes = Some(Arc::new(Hello));
+    let mut conn = Connection::new(Arc::new(config), "127.0.0.1:5000".parse().unwrap(), now());
+    conn.handle_input(
+        b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok",
+        now(),
+    );
+    let mut wire = Vec::new();
+    for round in 0..2 {
+        let Some(Io::RunHandler(task)) = conn.poll_io() else {
+            panic!("no handler task");
+        };
+        let (commands, inbox) = channel();
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "the handler runs off the loop, as a runtime runs it"
+        )]
+        let worker = std::thread::spawn(move || {
+            task.run(|command| commands.send(command).unwrap());
+        });
+        // Every command is applied before the next is taken, as a reactor does.
+        while let Ok(command) = inbox.recv() {
+            let finish = matches!(command, Command::Finish);
+            conn.handle_command(command, now());
+            drain(&mut conn, &mut wire);
+            if finish && round == 0 {
+                conn.handle_input(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n", now());
+                // As a driver's next turn does.
+                conn.handle_timeout(now());
+                drain(&mut conn, &mut wire);
+            }
+        }
+        worker.join().unwrap();
+    }
+    let text = String::from_utf8(wire).unwrap();
+    assert_eq!(text.matches("HTTP/1.1 200 OK\r\n").count(), 2, "{text}");
+    assert!(text.ends_with("\r\n\r\nhi"), "{text}");
+    assert!(!conn.is_closed());
+}
+
+/// In compat mode our head goes out as the script starts: stdout is read only once the
+/// response takes body bytes, so a head left queued would stall the reply for good.
+#[test]
+fn compat_cgi_head_goes_out_when_the_script_starts() {
+    let root = tempfile::tempdir().unwrap();
+    let bin = root.path().join("cgi-bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::fs::write(bin.join("x.sh"), "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(
+        bin.join("x.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut settings = handler::Settings::new(root.path());
+    settings.cgi.enabled = true;
+    settings.compat = true;
+    let facts = Facts::new("127.0.0.1:8000".parse().unwrap(), "localhost");
+    let config = Arc::new(ServerConfig::new(settings, facts));
+    let mut conn = Connection::new(config, "127.0.0.1:5000".parse().unwrap(), now());
+    conn.handle_input(b"GET /cgi-bin/x.sh HTTP/1.0\r\n\r\n", now());
+    assert!(matches!(conn.poll_io(), Some(Io::SpawnCgi(_))));
+    assert!(!conn.wants_cgi_stdout());
+    conn.handle_cgi_started(now());
+    let mut wire = Vec::new();
+    drain(&mut conn, &mut wire);
+    let text = String::from_utf8(wire).unwrap();
+    assert!(
+        text.starts_with("HTTP/1.0 200 Script output follows\r\n"),
+        "{text}"
+    );
+    assert!(conn.wants_cgi_stdout());
+}
