@@ -57,6 +57,8 @@ pub trait Transport {
     fn finish_response(&mut self) -> io::Result<()>;
     /// Writes one line to the server log.
     fn log(&mut self, line: &str);
+    /// Wall-clock time, for `Date` headers and log lines (the handler crate reads no clock).
+    fn now(&self) -> SystemTime;
 }
 
 /// Copies what fits of a body `chunk` into `buf` and keeps the rest in `leftover` for the
@@ -242,7 +244,8 @@ impl<'a> Exchange<'a> {
             self.settings.server_version, self.settings.sys_version
         );
         self.send_header("Server", &server);
-        self.send_header("Date", &crate::date_time_string(SystemTime::now()));
+        let now = self.transport.now();
+        self.send_header("Date", &crate::date_time_string(now));
     }
 
     /// `send_response_only(code, message)`: buffers the status line alone.
@@ -300,7 +303,7 @@ impl<'a> Exchange<'a> {
             message,
             explain,
             self.head.is_head(),
-            SystemTime::now(),
+            self.transport.now(),
         );
         for line in &plan.log_messages {
             self.log_message(line);
@@ -330,7 +333,7 @@ impl<'a> Exchange<'a> {
 
     /// `log_message(format % args)`: one line on the server log, control characters escaped.
     pub fn log_message(&mut self, message: &str) {
-        let line = crate::format_log_line(self.client.ip(), SystemTime::now(), message);
+        let line = crate::format_log_line(self.client.ip(), self.transport.now(), message);
         self.transport.log(&line);
     }
 

@@ -123,6 +123,10 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Where access and error lines go. The serve layer never prints.
     pub log: Arc<dyn LogSink>,
+    /// The wall clock your own handlers stamp `Date` headers and log lines with (they run
+    /// off the loop, where no [`Now`](crate::Now) is passed in). The serve layer never calls
+    /// a clock itself; replace this to run handlers under a fake clock.
+    pub wall_clock: fn() -> SystemTime,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -145,6 +149,10 @@ impl ServerConfig {
     /// The defaults: files (and CGI, if `settings` enable it), the core's default policy,
     /// a 60 s CGI limit, a 60 s send timeout, [`MinRate::default`], a 5 s stop deadline,
     /// 1,024 connections, and no log.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the default wall clock is a function handed to handler threads, never called here"
+    )]
     pub fn new(settings: handler::Settings, facts: Facts) -> Self {
         Self {
             protocol: Arc::new(protocol::Config::default()),
@@ -157,6 +165,7 @@ impl ServerConfig {
             shutdown_timeout: Duration::from_secs(5),
             max_connections: 1024,
             log: Arc::new(NullSink),
+            wall_clock: SystemTime::now,
         }
     }
 }

@@ -162,6 +162,10 @@ impl Transport for ChannelTransport<'_> {
         self.acked(Command::Finish)
     }
 
+    fn now(&self) -> std::time::SystemTime {
+        (self.config.wall_clock)()
+    }
+
     fn log(&mut self, line: &str) {
         // The sink is shared and never blocks: no round trip through the loop is needed.
         self.config.log.log(line);
