@@ -24,6 +24,7 @@
 //!     PlanBody::Empty => { /* send plan.head with ResponseBody::None */ }
 //!     PlanBody::Bytes(bytes) => { /* Length(bytes.len()), then the bytes */ }
 //!     PlanBody::File { file, offset, len } => { /* Length(len), then sendfile */ }
+//!     PlanBody::Parts { file, parts } => { /* Length(sum), then bytes and spans in order */ }
 //!     PlanBody::Cgi(spec) => { /* Passthrough head, spawn spec.program, pipe its stdout */ }
 //!     _ => {}
 //! }
@@ -111,12 +112,14 @@ mod mime;
 mod path;
 pub mod plan;
 mod pystr;
+mod ranges;
 mod request_error;
 mod response;
 pub mod session;
 mod settings;
 mod static_files;
 mod time;
+mod validators;
 
 pub use conditional::{is_not_modified, parse_if_modified_since};
 pub use context::RequestContext;
@@ -126,7 +129,7 @@ pub use listing::list_directory;
 pub use log::{format_log_line, push_log_escaped, request_log_message};
 pub use mime::guess_type;
 pub use path::{origin_form, request_path, to_fs_path, translate_path};
-pub use plan::{CgiSpec, Plan, PlanBody};
+pub use plan::{CgiSpec, Part, Plan, PlanBody};
 pub use request_error::plan_request_error;
 pub use response::response_head;
 pub use settings::{

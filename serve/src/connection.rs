@@ -48,11 +48,12 @@ enum Job {
     Handler(Box<HandlerJob>),
 }
 
-/// The file behind the response's external span, and how far into it the span has got.
+/// The file behind the response's external spans: where the current span has got to (the
+/// front) and where each span after it starts, in the order the core transmits them.
 #[derive(Debug)]
 struct FileSpan {
     file: File,
-    offset: u64,
+    offsets: VecDeque<u64>,
 }
 
 /// One connection of the server. See the crate docs for the driving loop.
@@ -149,14 +150,14 @@ impl Connection {
             self.file = None;
             return Some(Transmit::Shutdown);
         };
-        if self.file.is_none() {
+        let Some(offset) = self.file.as_ref().and_then(|f| f.offsets.front().copied()) else {
             // An external span without its file cannot be sent: nothing sane is left.
             self.abort();
             return None;
-        }
+        };
         self.file.as_ref().map(|span| Transmit::SendFile {
             file: &span.file,
-            offset: span.offset,
+            offset,
             len,
         })
     }
@@ -171,22 +172,19 @@ impl Connection {
     pub fn handle_sent(&mut self, n: usize, now: Now) {
         self.tick(now);
         if let Some(span) = &mut self.file
-            && matches!(
-                self.core.poll_transmit(),
-                Some(protocol::Transmit::External(_))
-            )
+            && let Some(protocol::Transmit::External(left)) = self.core.poll_transmit()
+            && let Some(offset) = span.offsets.front_mut()
         {
-            span.offset += n as u64;
+            if n as u64 >= left {
+                span.offsets.pop_front();
+            } else {
+                *offset += n as u64;
+            }
         }
         self.core.advance_transmit(n);
         self.pace.sent(n, now.instant);
-        if self.file.is_some()
-            && !matches!(
-                self.core.poll_transmit(),
-                Some(protocol::Transmit::External(_))
-            )
-        {
-            // Span done: an idle keep-alive connection must not keep the file open.
+        if self.file.as_ref().is_some_and(|f| f.offsets.is_empty()) {
+            // Spans done: an idle keep-alive connection must not keep the file open.
             self.file = None;
         }
         self.process();
@@ -515,7 +513,7 @@ impl Connection {
         match queue(&mut self.core, plan) {
             Err(_) => self.core.abort(),
             Ok(Queued::Done) => {}
-            Ok(Queued::File(file, offset)) => self.file = Some(FileSpan { file, offset }),
+            Ok(Queued::File(file, offsets)) => self.file = Some(FileSpan { file, offsets }),
             Ok(Queued::Cgi { spec, response }) => {
                 let deadline = self
                     .now
@@ -589,5 +587,94 @@ impl Connection {
             self.now.wall,
             message,
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Facts;
+    use std::os::unix::fs::FileExt;
+
+    /// Drives `conn` to the end of its output, sending at most `step` bytes per write or
+    /// sendfile (partial writes everywhere), and returns what reached the "socket".
+    fn drain(conn: &mut Connection, now: Now, step: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            let n = match conn.poll_transmit() {
+                Some(Transmit::Write) => {
+                    let mut slices = [IoSlice::new(&[]); 16];
+                    let count = conn.io_slices(&mut slices);
+                    let mut n = 0;
+                    for s in &slices[..count] {
+                        let take = s.len().min(step - n);
+                        out.extend_from_slice(&s[..take]);
+                        n += take;
+                        if n == step {
+                            break;
+                        }
+                    }
+                    n
+                }
+                Some(Transmit::SendFile { file, offset, len }) => {
+                    let take = usize::try_from(len).unwrap().min(step);
+                    let mut buf = vec![0; take];
+                    file.read_exact_at(&mut buf, offset).unwrap();
+                    out.extend_from_slice(&buf);
+                    take
+                }
+                _ => return out,
+            };
+            conn.handle_sent(n, now);
+        }
+    }
+
+    #[test]
+    fn multipart_spans_are_sent_from_their_offsets() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+        std::fs::write(dir.path().join("f.bin"), &data).unwrap();
+        let local: SocketAddr = "127.0.0.1:8000".parse().unwrap();
+        let config = Arc::new(ServerConfig::new(
+            handler::Settings::new(dir.path()),
+            Facts::new(local, "localhost"),
+        ));
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "a test stands in for the runtime, which reads the clock"
+        )]
+        let now = Now::new(Instant::now(), SystemTime::now());
+        for step in [1, 7, 4096, 1 << 20] {
+            let mut conn = Connection::new(Arc::clone(&config), local, now);
+            conn.handle_input(
+                b"GET /f.bin HTTP/1.0\r\nRange: bytes=9990-,0-2,100-104\r\n\r\n",
+                now,
+            );
+            let out = drain(&mut conn, now, step);
+            let text = String::from_utf8_lossy(&out);
+            assert!(
+                text.starts_with("HTTP/1.0 206 Partial Content\r\n"),
+                "{text}"
+            );
+            let body_at = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+            let length: usize = text
+                .lines()
+                .find_map(|l| l.strip_prefix("Content-Length: "))
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert_eq!(out.len() - body_at, length);
+            let body = &out[body_at..];
+            for (first, last) in [(9990, 9999), (0, 2), (100, 104)] {
+                let header = format!("Content-Range: bytes {first}-{last}/10000\r\n\r\n");
+                let at = body
+                    .windows(header.len())
+                    .position(|w| w == header.as_bytes())
+                    .unwrap()
+                    + header.len();
+                assert_eq!(&body[at..=at + last - first], &data[first..=last]);
+            }
+            assert!(conn.file.is_none());
+        }
     }
 }
