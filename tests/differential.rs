@@ -7,7 +7,7 @@
 //! - `Content-type` only for the extensions in [`MIME_DIFFERENCES`], where CPython reads the
 //!   machine's `/etc/mime.types` and we use our own table (both values are checked);
 //! - in the default mode only, the validators it adds to CPython's file responses
-//!   (README.md, "What people who serve a folder expect"): `Accept-Ranges` and `ETag` lines are
+//!   (README.md, "The command line"): `Accept-Ranges` and `ETag` lines are
 //!   dropped from our 200s, `ETag` and `Last-Modified` from our 304s; a request whose answer the
 //!   validators change (`If-None-Match: *`, a 304 by RFC 9110 13.1.2 where CPython ignores the
 //!   field) is compared in `--compat` only ([`Deviation::Validators`]);

@@ -92,6 +92,13 @@
 //!   CPython's behaviour.
 //! - MIME types come from `mime_guess` corrected to CPython's built-in table, without reading
 //!   `/etc/mime.types` (which makes CPython's answers machine-dependent).
+//! - Files get validators and ranges (not with [`Settings::compat`]): a strong `ETag` and
+//!   `Accept-Ranges: bytes`; RFC 9110's preconditions in its order (`If-Match` and
+//!   `If-Unmodified-Since` give 412; `If-None-Match`, which CPython ignores, gives 304 and
+//!   outranks `If-Modified-Since`); `Range` and `If-Range` give 206 (one span as a
+//!   [`PlanBody::File`], several as `multipart/byteranges` in a [`PlanBody::Parts`]) or 416.
+//!   A 304 carries `ETag` and `Last-Modified`. [`Settings::charset`] adds a charset to text
+//!   types (off by default).
 //! - CGI: request-dependent variables are not inherited from the server's environment; the
 //!   script runs in its own directory; `.py` scripts run through [`CgiSettings::python`]; as
 //!   root, both the group and the user of `nobody` are taken.
