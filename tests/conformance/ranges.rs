@@ -72,8 +72,11 @@ fn single_ranges(rt: &'static str) {
     env.finish();
 }
 
+/// The header fields of one part of a multipart body.
+type PartHeaders = Vec<(String, String)>;
+
 /// Splits a `multipart/byteranges` body into (part headers, data).
-fn parts(body: &[u8], boundary: &str) -> Vec<(Vec<(String, String)>, Vec<u8>)> {
+fn parts(body: &[u8], boundary: &str) -> Vec<(PartHeaders, Vec<u8>)> {
     let delimiter = format!("--{boundary}");
     let close = format!("\r\n--{boundary}--\r\n");
     assert!(body.starts_with(delimiter.as_bytes()), "{}", show(body));
