@@ -94,6 +94,11 @@ pub(crate) struct Args {
     )]
     pub(crate) content_type: String,
 
+    /// Add `; charset=NAME` to the type of text files (`text/*`, JavaScript, XML, SVG), such
+    /// as `--charset utf-8` (default: none, as CPython).
+    #[arg(long, value_name = "NAME", value_parser = parse_charset)]
+    pub(crate) charset: Option<String>,
+
     /// Serve files and directories whose symbolic links lead outside the served directory,
     /// as CPython does (by default they are 404).
     #[arg(long = "follow-symlinks")]
@@ -191,6 +196,16 @@ fn parse_content_type(value: &str) -> Result<String, String> {
         return Err("the content type is empty".to_owned());
     }
     parse_header_word(value)
+}
+
+/// A charset name: an RFC 9110 token, so it goes into `; charset=NAME` as it is.
+fn parse_charset(value: &str) -> Result<String, String> {
+    if value.is_empty() || !value.bytes().all(is_tchar) {
+        return Err(format!(
+            "{value:?} is not a charset name (a token such as utf-8)"
+        ));
+    }
+    Ok(value.to_owned())
 }
 
 /// A URL directory such as `/cgi-bin` or `/sub/dir/cgi-bin` (a trailing slash is dropped).
@@ -350,6 +365,10 @@ mod tests {
             &["-H", "X-A\r\n", "v"],
             &["--content-type", "text/plain\r\nX: y"],
             &["--content-type", ""],
+            &["--charset", ""],
+            &["--charset", "utf 8"],
+            &["--charset", "utf-8;x=y"],
+            &["--charset", "\"utf-8\""],
             &["--cgi-dir", "/cgi-bin"],
             &["--cgi", "--cgi-dir", "cgi-bin"],
             &["--cgi", "--cgi-dir", "/"],

@@ -125,6 +125,7 @@ fn settings(args: &Args, directory: std::path::PathBuf) -> Result<handler::Setti
     let mut settings = handler::Settings::new(directory);
     settings.protocol_version.clone_from(&args.protocol);
     settings.default_content_type.clone_from(&args.content_type);
+    settings.charset.clone_from(&args.charset);
     settings.extra_headers = args.extra_headers()?;
     settings.compat = args.compat;
     settings.follow_symlinks = args.follow_symlinks;

@@ -59,7 +59,7 @@ pub fn is_not_modified(headers: &Headers, mtime: SystemTime) -> bool {
 
 /// `datetime.fromtimestamp(st_mtime, utc).replace(microsecond=0)` as seconds: rounded to
 /// microseconds (half to even), then truncated to the second.
-fn last_modified_seconds(mtime: SystemTime) -> i64 {
+pub(crate) fn last_modified_seconds(mtime: SystemTime) -> i64 {
     let (secs, nanos) = match mtime.duration_since(UNIX_EPOCH) {
         Ok(d) => (
             i64::try_from(d.as_secs()).unwrap_or(i64::MAX),

@@ -24,6 +24,7 @@
 //!     PlanBody::Empty => { /* send plan.head with ResponseBody::None */ }
 //!     PlanBody::Bytes(bytes) => { /* Length(bytes.len()), then the bytes */ }
 //!     PlanBody::File { file, offset, len } => { /* Length(len), then sendfile */ }
+//!     PlanBody::Parts { file, parts } => { /* Length(sum), then bytes and spans in order */ }
 //!     PlanBody::Cgi(spec) => { /* Passthrough head, spawn spec.program, pipe its stdout */ }
 //!     _ => {}
 //! }
@@ -91,6 +92,13 @@
 //!   CPython's behaviour.
 //! - MIME types come from `mime_guess` corrected to CPython's built-in table, without reading
 //!   `/etc/mime.types` (which makes CPython's answers machine-dependent).
+//! - Files get validators and ranges (not with [`Settings::compat`]): a strong `ETag` and
+//!   `Accept-Ranges: bytes`; RFC 9110's preconditions in its order (`If-Match` and
+//!   `If-Unmodified-Since` give 412; `If-None-Match`, which CPython ignores, gives 304 and
+//!   outranks `If-Modified-Since`); `Range` and `If-Range` give 206 (one span as a
+//!   [`PlanBody::File`], several as `multipart/byteranges` in a [`PlanBody::Parts`]) or 416.
+//!   A 304 carries `ETag` and `Last-Modified`. [`Settings::charset`] adds a charset to text
+//!   types (off by default).
 //! - CGI: request-dependent variables are not inherited from the server's environment; the
 //!   script runs in its own directory; `.py` scripts run through [`CgiSettings::python`]; as
 //!   root, both the group and the user of `nobody` are taken.
@@ -111,12 +119,14 @@ mod mime;
 mod path;
 pub mod plan;
 mod pystr;
+mod ranges;
 mod request_error;
 mod response;
 pub mod session;
 mod settings;
 mod static_files;
 mod time;
+mod validators;
 
 pub use conditional::{is_not_modified, parse_if_modified_since};
 pub use context::RequestContext;
@@ -126,7 +136,7 @@ pub use listing::list_directory;
 pub use log::{format_log_line, push_log_escaped, request_log_message};
 pub use mime::guess_type;
 pub use path::{origin_form, request_path, to_fs_path, translate_path};
-pub use plan::{CgiSpec, Plan, PlanBody};
+pub use plan::{CgiSpec, Part, Plan, PlanBody};
 pub use request_error::plan_request_error;
 pub use response::response_head;
 pub use settings::{

@@ -115,6 +115,29 @@ pub fn guess_type<'a>(settings: &'a Settings, path: &[u8]) -> &'a str {
     mimetypes_guess(&path).unwrap_or(&settings.default_content_type)
 }
 
+/// `ctype` with `; charset=NAME` added when [`Settings::charset`] is set and the type is text
+/// (see there which types are).
+pub(crate) fn with_charset<'a>(settings: &Settings, ctype: &'a str) -> Cow<'a, str> {
+    let Some(charset) = settings.charset.as_deref() else {
+        return Cow::Borrowed(ctype);
+    };
+    let mut params = ctype.split(';');
+    let essence = params.next().unwrap_or("").trim().to_ascii_lowercase();
+    let has_charset = params.any(|p| {
+        p.trim()
+            .get(..8)
+            .is_some_and(|k| k.eq_ignore_ascii_case("charset="))
+    });
+    let text = essence.starts_with("text/")
+        || essence == "application/javascript"
+        || essence == "application/xml"
+        || essence.ends_with("+xml");
+    if !text || has_charset {
+        return Cow::Borrowed(ctype);
+    }
+    Cow::Owned(format!("{ctype}; charset={charset}"))
+}
+
 fn lookup_override<'a>(settings: &'a Settings, ext: &[u8]) -> Option<&'a str> {
     settings
         .extensions_map
@@ -195,6 +218,31 @@ mod tests {
         assert_eq!(guess_type(&s, b"a.txt"), "text/plain; charset=utf-8");
         assert_eq!(guess_type(&s, b"a.unknownext"), "text/plain");
         assert_eq!(guess_type(&s, b"a\xff.txt"), "text/plain; charset=utf-8");
+    }
+
+    #[test]
+    fn charset_only_for_text() {
+        let mut s = Settings::new("/");
+        assert_eq!(with_charset(&s, "text/plain"), "text/plain");
+        s.charset = Some("utf-8".into());
+        for (t, want) in [
+            ("text/plain", "text/plain; charset=utf-8"),
+            ("text/html", "text/html; charset=utf-8"),
+            ("text/javascript", "text/javascript; charset=utf-8"),
+            (
+                "application/javascript",
+                "application/javascript; charset=utf-8",
+            ),
+            ("application/xml", "application/xml; charset=utf-8"),
+            ("image/svg+xml", "image/svg+xml; charset=utf-8"),
+            ("application/json", "application/json"),
+            ("image/png", "image/png"),
+            ("application/octet-stream", "application/octet-stream"),
+            ("text/plain; charset=latin-1", "text/plain; charset=latin-1"),
+            ("text/plain;CHARSET=x", "text/plain;CHARSET=x"),
+        ] {
+            assert_eq!(with_charset(&s, t), want);
+        }
     }
 
     #[test]

@@ -41,8 +41,46 @@ pub enum PlanBody {
         /// How many bytes.
         len: u64,
     },
+    /// Bytes from memory and spans of one open file, in order (a `multipart/byteranges`
+    /// body); `Content-Length` in the head is the sum of the parts' lengths.
+    Parts {
+        /// The file the spans are taken from.
+        file: File,
+        /// The pieces of the body, in order.
+        parts: Vec<Part>,
+    },
     /// Run a CGI script; its output completes the head (passthrough) and the body.
     Cgi(CgiSpec),
+}
+
+/// One piece of a [`PlanBody::Parts`] body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Part {
+    /// Bytes from memory.
+    Bytes(Bytes),
+    /// `len` bytes of the plan's file from `offset` (sent with sendfile where it can be).
+    File {
+        /// Where to start.
+        offset: u64,
+        /// How many bytes (never 0).
+        len: u64,
+    },
+}
+
+impl Part {
+    /// How many body bytes the part is.
+    pub fn len(&self) -> u64 {
+        match self {
+            Self::Bytes(b) => b.len() as u64,
+            Self::File { len, .. } => *len,
+        }
+    }
+
+    /// Whether the part is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// How to run one CGI script: everything a runtime needs to spawn it.

@@ -9,7 +9,7 @@ use std::fs::File;
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
-use crate::{CgiSpec, Plan, PlanBody, RequestContext, Settings};
+use crate::{CgiSpec, Part, Plan, PlanBody, RequestContext, Settings};
 use bytes::Bytes;
 use protocol::{
     Event, RequestError, RequestHead, ResponseBody, ResponseHead, ServerConnection, UsageError,
@@ -128,6 +128,15 @@ pub fn queue_plan(core: &mut ServerConnection, plan: Plan) -> Result<Action, Usa
             core.send_body_external(len)?;
             Action::SendFile { file, offset }
         }
+        PlanBody::Parts { file, parts } => {
+            let total = parts.iter().map(Part::len).sum();
+            let bytes = read_parts(&file, parts, total)?;
+            core.send_response(&plan.head, ResponseBody::Length(total))?;
+            for b in bytes {
+                core.send_body(b)?;
+            }
+            Action::None
+        }
         PlanBody::Cgi(spec) => {
             return Ok(Action::Cgi {
                 spec,
@@ -137,6 +146,42 @@ pub fn queue_plan(core: &mut ServerConnection, plan: Plan) -> Result<Action, Usa
     };
     core.finish_response()?;
     Ok(action)
+}
+
+/// The most file bytes a multipart body may hold on this path (see [`read_parts`]).
+const MAX_PARTS_IN_MEMORY: u64 = 32 << 20;
+
+/// The parts of a [`PlanBody::Parts`] body as bytes. [`Action::SendFile`] names one span, so
+/// the file parts are read into memory here, up to [`MAX_PARTS_IN_MEMORY`] (beyond it, or when
+/// the file shrank, the body cannot be sent and the connection is aborted). The `serve` crate
+/// sends them with sendfile instead, without this limit.
+fn read_parts(file: &File, parts: Vec<Part>, total: u64) -> Result<Vec<Bytes>, UsageError> {
+    use std::os::unix::fs::FileExt;
+    let short = UsageError::BodyShorterThanDeclared {
+        declared: total,
+        sent: 0,
+    };
+    let in_file: u64 = parts
+        .iter()
+        .filter(|p| matches!(p, Part::File { .. }))
+        .map(Part::len)
+        .sum();
+    if in_file > MAX_PARTS_IN_MEMORY {
+        return Err(short);
+    }
+    let mut out = Vec::with_capacity(parts.len());
+    for part in parts {
+        match part {
+            Part::Bytes(b) => out.push(b),
+            Part::File { offset, len } => {
+                let mut buf = vec![0; usize::try_from(len).map_err(|_| short.clone())?];
+                file.read_exact_at(&mut buf, offset)
+                    .map_err(|_| short.clone())?;
+                out.push(Bytes::from(buf));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The plan's own log messages, then the access line, as CPython logs them.

@@ -61,6 +61,11 @@ pub struct Settings {
     pub extensions_map: Vec<(String, String)>,
     /// Content type when nothing matches (`default_content_type`, CLI `--content-type`).
     pub default_content_type: String,
+    /// A charset added as `; charset=NAME` to the type of text files (CLI `--charset`): `text/*`,
+    /// `application/javascript`, `application/xml` and `+xml` types (SVG, XHTML, Atom), unless
+    /// the type names one already. `None` (the default, as CPython) sends types bare. JSON gets
+    /// none: RFC 8259 defines no charset parameter (JSON is UTF-8).
+    pub charset: Option<String>,
     /// Headers appended to 200 file and listing responses (3.15's `extra_response_headers`,
     /// CLI `-H`). A header whose name was already sent in that response is skipped.
     pub extra_headers: Vec<(String, String)>,
@@ -128,6 +133,7 @@ impl Settings {
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
             default_content_type: "application/octet-stream".into(),
+            charset: None,
             extra_headers: Vec::new(),
             error_message_format: DEFAULT_ERROR_MESSAGE.into(),
             error_content_type: DEFAULT_ERROR_CONTENT_TYPE.into(),

@@ -7,6 +7,7 @@
 //! is sent. Only when the open fails does a `stat` ask whether a directory is there. A listed
 //! directory is read through the descriptor that was opened, not by its name again.
 
+use std::fmt::Write as _;
 use std::fs::File;
 use std::os::fd::OwnedFd;
 use std::path::Path;
@@ -20,11 +21,13 @@ use crate::cgi::cgi_info;
 use crate::conditional::is_not_modified;
 use crate::error_page::send_error;
 use crate::listing::list_directory_at;
-use crate::mime::guess_type;
+use crate::mime::{guess_type, with_charset};
 use crate::path::{has_trailing_slash, local_path, redirect_location, to_fs_path, translate_path};
-use crate::plan::{Plan, PlanBody};
+use crate::plan::{Part, Plan, PlanBody};
+use crate::ranges::{self, Ranges, Span};
 use crate::response::{append_extra_headers, response_head};
 use crate::time::date_time_string;
+use crate::validators::{self, Precondition, Validators, if_range_holds};
 use crate::{RequestContext, Settings};
 use std::os::unix::ffi::OsStrExt;
 
@@ -166,7 +169,8 @@ pub(crate) fn send_head(
     }
 }
 
-/// The 200 (or 304) for an open regular file.
+/// The 200 (or 304) for an open regular file; in the default mode also 206, 412 and 416
+/// (validators and ranges: the `validators` and `ranges` modules).
 fn serve_file(
     settings: &Settings,
     head: &RequestHead,
@@ -176,15 +180,81 @@ fn serve_file(
     meta: &std::fs::Metadata,
 ) -> Plan {
     let mtime = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
-    if is_not_modified(head.headers(), mtime) {
-        return Plan {
-            head: response_head(settings, 304, None, ctx.now),
-            body: PlanBody::Empty,
-            log_messages: Vec::new(),
-        };
-    }
     let len = meta.len();
-    let ctype = guess_type(settings, fs_path.as_os_str().as_bytes());
+    let guessed = guess_type(settings, fs_path.as_os_str().as_bytes());
+    let ctype = with_charset(settings, guessed);
+    if settings.compat {
+        if is_not_modified(head.headers(), mtime) {
+            return bare(response_head(settings, 304, None, ctx.now));
+        }
+        return whole_file(settings, head, ctx, &ctype, file, len, mtime, None);
+    }
+    let v = Validators::of(meta);
+    match validators::evaluate(head.headers(), &v) {
+        Precondition::Failed => {
+            return send_error(settings, 412, None, None, head.is_head(), ctx.now);
+        }
+        Precondition::NotModified => {
+            let mut plan_head = response_head(settings, 304, None, ctx.now);
+            plan_head.headers.append("ETag", v.etag);
+            plan_head
+                .headers
+                .append("Last-Modified", date_time_string(mtime));
+            return bare(plan_head);
+        }
+        Precondition::Proceed => {}
+    }
+    let headers = head.headers();
+    let mut range_fields = headers.get_all("Range");
+    let range = match (range_fields.next(), range_fields.next()) {
+        // Ranges apply unless an If-Range says the client's copy is another version.
+        (Some(r), None)
+            if headers
+                .get("If-Range")
+                .is_none_or(|value| if_range_holds(value, &v)) =>
+        {
+            ranges::evaluate(r, len)
+        }
+        // No Range, or several fields (not a valid single ranges-specifier): ignored.
+        _ => Ranges::Ignore,
+    };
+    match range {
+        Ranges::Ignore => whole_file(settings, head, ctx, &ctype, file, len, mtime, Some(&v)),
+        Ranges::Unsatisfiable => {
+            let mut plan = send_error(settings, 416, None, None, head.is_head(), ctx.now);
+            plan.head
+                .headers
+                .append("Content-Range", format!("bytes */{len}"));
+            plan
+        }
+        Ranges::Spans(spans) => partial(settings, head, ctx, &ctype, file, len, mtime, &v, &spans),
+    }
+}
+
+/// A plan of a head alone.
+fn bare(head: protocol::ResponseHead) -> Plan {
+    Plan {
+        head,
+        body: PlanBody::Empty,
+        log_messages: Vec::new(),
+    }
+}
+
+/// The 200 with the whole file (`v`: the default mode's validators, with `Accept-Ranges`).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the pieces of one response, computed once by serve_file"
+)]
+fn whole_file(
+    settings: &Settings,
+    head: &RequestHead,
+    ctx: &RequestContext<'_>,
+    ctype: &str,
+    file: File,
+    len: u64,
+    mtime: std::time::SystemTime,
+    v: Option<&Validators>,
+) -> Plan {
     let mut plan_head = response_head(settings, 200, None, ctx.now);
     plan_head
         .headers
@@ -193,6 +263,10 @@ fn serve_file(
     plan_head
         .headers
         .append("Last-Modified", date_time_string(mtime));
+    if let Some(v) = v {
+        plan_head.headers.append("Accept-Ranges", "bytes");
+        plan_head.headers.append("ETag", v.etag.clone());
+    }
     append_extra_headers(settings, &mut plan_head);
     let body = if head.is_head() {
         PlanBody::Empty
@@ -208,4 +282,109 @@ fn serve_file(
         body,
         log_messages: Vec::new(),
     }
+}
+
+/// The 206 for satisfiable `spans` of a file of `len` bytes: one span is the file's bytes
+/// with `Content-Range`; several are a `multipart/byteranges` body.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the pieces of one response, computed once by serve_file"
+)]
+fn partial(
+    settings: &Settings,
+    head: &RequestHead,
+    ctx: &RequestContext<'_>,
+    ctype: &str,
+    file: File,
+    len: u64,
+    mtime: std::time::SystemTime,
+    v: &Validators,
+    spans: &[Span],
+) -> Plan {
+    let mut plan_head = response_head(settings, 206, None, ctx.now);
+    let body = if let [span] = spans {
+        plan_head
+            .headers
+            .append("Content-type", Bytes::copy_from_slice(ctype.as_bytes()));
+        plan_head.headers.append(
+            "Content-Range",
+            format!("bytes {}-{}/{len}", span.first, span.last),
+        );
+        plan_head
+            .headers
+            .append("Content-Length", span.len().to_string());
+        PlanBody::File {
+            file,
+            offset: span.first,
+            len: span.len(),
+        }
+    } else {
+        let boundary = boundary(v, spans);
+        let parts = multipart(ctype, len, &boundary, spans);
+        plan_head.headers.append(
+            "Content-type",
+            format!("multipart/byteranges; boundary={boundary}"),
+        );
+        let total: u64 = parts.iter().map(Part::len).sum();
+        plan_head
+            .headers
+            .append("Content-Length", total.to_string());
+        PlanBody::Parts { file, parts }
+    };
+    plan_head
+        .headers
+        .append("Last-Modified", date_time_string(mtime));
+    plan_head.headers.append("Accept-Ranges", "bytes");
+    plan_head.headers.append("ETag", v.etag.clone());
+    append_extra_headers(settings, &mut plan_head);
+    Plan {
+        head: plan_head,
+        body: if head.is_head() {
+            PlanBody::Empty
+        } else {
+            body
+        },
+        log_messages: Vec::new(),
+    }
+}
+
+/// A boundary for a multipart body: a hash of the file's version and the spans, so the same
+/// request for the same file gets the same bytes (there is no randomness in the handler), and
+/// a file's content cannot be made to contain it short of a 64-bit collision.
+fn boundary(v: &Validators, spans: &[Span]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    v.etag.hash(&mut h);
+    for s in spans {
+        (s.first, s.last).hash(&mut h);
+    }
+    format!(
+        "{:016x}{:016x}",
+        h.finish(),
+        h.finish().rotate_left(32) ^ 0x5bd1_e995
+    )
+}
+
+/// The parts of a `multipart/byteranges` body (RFC 9110 14.6): each span after a delimiter
+/// and its own `Content-Type` and `Content-Range`, then the close delimiter.
+fn multipart(ctype: &str, len: u64, boundary: &str, spans: &[Span]) -> Vec<Part> {
+    let mut parts = Vec::with_capacity(spans.len() * 2 + 1);
+    let mut text = String::new();
+    for (i, span) in spans.iter().enumerate() {
+        if i > 0 {
+            text.push_str("\r\n");
+        }
+        let _ = write!(
+            text,
+            "--{boundary}\r\nContent-Type: {ctype}\r\nContent-Range: bytes {}-{}/{len}\r\n\r\n",
+            span.first, span.last
+        );
+        parts.push(Part::Bytes(Bytes::from(std::mem::take(&mut text))));
+        parts.push(Part::File {
+            offset: span.first,
+            len: span.len(),
+        });
+    }
+    parts.push(Part::Bytes(Bytes::from(format!("\r\n--{boundary}--\r\n"))));
+    parts
 }

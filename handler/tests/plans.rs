@@ -92,6 +92,8 @@ fn extra_headers_on_200_only_and_never_override() {
             "Content-type",
             "Content-Length",
             "Last-Modified",
+            "Accept-Ranges",
+            "ETag",
             "Access-Control-Allow-Origin",
             "X-Dup",
             "X-Dup"

@@ -48,11 +48,14 @@ enum Job {
     Handler(Box<HandlerJob>),
 }
 
-/// The file behind the response's external span, and how far into it the span has got.
+/// The file behind the response's external spans: where the current span has got to (the
+/// front) and where each span after it starts, in the order the core transmits them.
 #[derive(Debug)]
 struct FileSpan {
     file: File,
-    offset: u64,
+    /// Where each external span of the response starts, in order (several for a
+    /// `multipart/byteranges` response).
+    offsets: VecDeque<u64>,
     /// What is left of the span, when the last transmit offered was the span (not bytes).
     /// `handle_sent` goes by this and never asks the core again: asking is not free of
     /// effects (it takes a queued shutdown, which would then never reach the runtime).
@@ -158,16 +161,16 @@ impl Connection {
             self.file = None;
             return Some(Transmit::Shutdown);
         };
-        if self.file.is_none() {
+        let Some(offset) = self.file.as_ref().and_then(|f| f.offsets.front().copied()) else {
             // An external span without its file cannot be sent: nothing sane is left.
             self.abort();
             return None;
-        }
+        };
         let span = self.file.as_mut()?;
         span.sending = Some(len);
         Some(Transmit::SendFile {
             file: &span.file,
-            offset: span.offset,
+            offset,
             len,
         })
     }
@@ -185,15 +188,20 @@ impl Connection {
         if let Some(span) = &mut self.file
             && let Some(left) = span.sending
         {
-            span.offset += n as u64;
             let left = left.saturating_sub(n as u64);
             span.sending = Some(left);
-            span_done = left == 0;
+            if left == 0 {
+                span.offsets.pop_front();
+                span.sending = None;
+                span_done = span.offsets.is_empty();
+            } else if let Some(offset) = span.offsets.front_mut() {
+                *offset += n as u64;
+            }
         }
         self.core.advance_transmit(n);
         self.pace.sent(n, now.instant);
         if span_done {
-            // An idle keep-alive connection must not keep the file open.
+            // Spans done: an idle keep-alive connection must not keep the file open.
             self.file = None;
         }
         self.process();
@@ -526,10 +534,10 @@ impl Connection {
         match queue(&mut self.core, plan) {
             Err(_) => self.core.abort(),
             Ok(Queued::Done) => {}
-            Ok(Queued::File(file, offset)) => {
+            Ok(Queued::File(file, offsets)) => {
                 self.file = Some(FileSpan {
                     file,
-                    offset,
+                    offsets,
                     sending: None,
                 });
             }

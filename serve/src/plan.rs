@@ -1,10 +1,11 @@
 //! A planned response (`handler::Plan`) put into the core, and its log lines.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
-use handler::{CgiSpec, Plan, PlanBody};
+use handler::{CgiSpec, Part, Plan, PlanBody};
 use protocol::{ResponseBody, ResponseHead, ServerConnection, UsageError};
 
 use crate::log::LogSink;
@@ -18,8 +19,9 @@ use crate::log::LogSink;
 pub(crate) enum Queued {
     /// The response is complete in the core.
     Done,
-    /// The response's body is an external span: send it from this file, from `offset`.
-    File(File, u64),
+    /// The response's body has external spans: send them from this file, each from its
+    /// offset, in order.
+    File(File, VecDeque<u64>),
     /// Run this script; `response` is the head its output completes.
     Cgi {
         spec: CgiSpec,
@@ -39,7 +41,27 @@ pub(crate) fn queue(core: &mut ServerConnection, plan: Plan) -> Result<Queued, U
             .send_response(&plan.head, ResponseBody::Length(len))
             .and_then(|()| core.send_body_external(len))
             .and_then(|()| core.finish_response())
-            .map(|()| Queued::File(file, offset)),
+            .map(|()| Queued::File(file, VecDeque::from([offset]))),
+        PlanBody::Parts { file, parts } => {
+            let total = parts.iter().map(Part::len).sum();
+            core.send_response(&plan.head, ResponseBody::Length(total))?;
+            let mut offsets = VecDeque::new();
+            for part in parts {
+                match part {
+                    Part::Bytes(bytes) => core.send_body(bytes)?,
+                    // The core queues no span for an empty part: neither is an offset kept.
+                    Part::File { offset, len } if len > 0 => {
+                        core.send_body_external(len)?;
+                        offsets.push_back(offset);
+                    }
+                    Part::File { .. } => {}
+                    // A part this layer does not know cannot be sent.
+                    _ => return Err(UsageError::ResponseAlreadyStarted),
+                }
+            }
+            core.finish_response()?;
+            Ok(Queued::File(file, offsets))
+        }
         PlanBody::Cgi(spec) => Ok(Queued::Cgi {
             spec,
             response: plan.head,

@@ -22,3 +22,4 @@ mod files;
 mod lifecycle;
 mod logging;
 mod paths;
+mod ranges;

@@ -38,7 +38,18 @@ pub(crate) fn html_escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// A 200 file response in the default mode: CPython's headers, then the validators.
 pub(crate) const FILE_HEADERS: &[&str] = &[
+    "Server",
+    "Date",
+    "Content-type",
+    "Content-Length",
+    "Last-Modified",
+    "Accept-Ranges",
+    "ETag",
+];
+/// CPython's own (and `--compat`'s) 200 file response.
+pub(crate) const CPYTHON_FILE_HEADERS: &[&str] = &[
     "Server",
     "Date",
     "Content-type",

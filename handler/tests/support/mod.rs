@@ -57,6 +57,20 @@ pub fn wire(plan: Plan) -> Vec<u8> {
             file.take(len).read_to_end(&mut buf).unwrap();
             out.extend_from_slice(&buf);
         }
+        PlanBody::Parts { file, parts } => {
+            use std::os::unix::fs::FileExt;
+            for part in parts {
+                match part {
+                    handler::Part::Bytes(b) => out.extend_from_slice(&b),
+                    handler::Part::File { offset, len } => {
+                        let mut buf = vec![0; usize::try_from(len).unwrap()];
+                        file.read_exact_at(&mut buf, offset).unwrap();
+                        out.extend_from_slice(&buf);
+                    }
+                    _ => unreachable!(),
+                }
+            }
+        }
         PlanBody::Cgi(_) => out.extend_from_slice(b"<cgi>"),
         _ => unreachable!(),
     }

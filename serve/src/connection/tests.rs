@@ -128,3 +128,89 @@ fn compat_cgi_head_goes_out_when_the_script_starts() {
     );
     assert!(conn.wants_cgi_stdout());
 }
+
+// ----- multipart responses: several spans of one file -----
+
+use std::os::unix::fs::FileExt;
+
+/// Drives `conn` to the end of its output, sending at most `step` bytes per write or
+/// sendfile (partial writes everywhere), and returns what reached the "socket".
+fn drain_in_steps(conn: &mut Connection, now: Now, step: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let n = match conn.poll_transmit() {
+            Some(Transmit::Write) => {
+                let mut slices = [IoSlice::new(&[]); 16];
+                let count = conn.io_slices(&mut slices);
+                let mut n = 0;
+                for s in &slices[..count] {
+                    let take = s.len().min(step - n);
+                    out.extend_from_slice(&s[..take]);
+                    n += take;
+                    if n == step {
+                        break;
+                    }
+                }
+                n
+            }
+            Some(Transmit::SendFile { file, offset, len }) => {
+                let take = usize::try_from(len).unwrap().min(step);
+                let mut buf = vec![0; take];
+                file.read_exact_at(&mut buf, offset).unwrap();
+                out.extend_from_slice(&buf);
+                take
+            }
+            _ => return out,
+        };
+        conn.handle_sent(n, now);
+    }
+}
+
+#[test]
+fn multipart_spans_are_sent_from_their_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let data: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+    std::fs::write(dir.path().join("f.bin"), &data).unwrap();
+    let local: SocketAddr = "127.0.0.1:8000".parse().unwrap();
+    let config = Arc::new(ServerConfig::new(
+        handler::Settings::new(dir.path()),
+        Facts::new(local, "localhost"),
+    ));
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a test stands in for the runtime, which reads the clock"
+    )]
+    let now = Now::new(Instant::now(), SystemTime::now());
+    for step in [1, 7, 4096, 1 << 20] {
+        let mut conn = Connection::new(Arc::clone(&config), local, now);
+        conn.handle_input(
+            b"GET /f.bin HTTP/1.0\r\nRange: bytes=9990-,0-2,100-104\r\n\r\n",
+            now,
+        );
+        let out = drain_in_steps(&mut conn, now, step);
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            text.starts_with("HTTP/1.0 206 Partial Content\r\n"),
+            "{text}"
+        );
+        let body_at = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let length: usize = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(out.len() - body_at, length);
+        let body = &out[body_at..];
+        for (first, last) in [(9990, 9999), (0, 2), (100, 104)] {
+            let header = format!("Content-Range: bytes {first}-{last}/10000\r\n\r\n");
+            let at = body
+                .windows(header.len())
+                .position(|w| w == header.as_bytes())
+                .unwrap()
+                + header.len();
+            assert_eq!(&body[at..=at + last - first], &data[first..=last]);
+        }
+        assert!(conn.file.is_none());
+    }
+}
