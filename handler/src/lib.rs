@@ -123,7 +123,9 @@ pub use context::RequestContext;
 pub use dispatch::{plan_request, unsupported_method_message};
 pub use error_page::send_error;
 pub use listing::list_directory;
-pub use log::{format_log_line, push_log_escaped, request_log_message};
+pub use log::{
+    access_log, combined_log_line, format_log_line, push_log_escaped, request_log_message,
+};
 pub use mime::guess_type;
 pub use path::{origin_form, request_path, to_fs_path, translate_path};
 pub use plan::{CgiSpec, Plan, PlanBody};
@@ -131,6 +133,6 @@ pub use request_error::plan_request_error;
 pub use response::response_head;
 pub use settings::{
     CgiSettings, DEFAULT_ERROR_CONTENT_TYPE, DEFAULT_ERROR_MESSAGE, DEFAULT_SERVER_VERSION,
-    DEFAULT_SYS_VERSION, Settings,
+    DEFAULT_SYS_VERSION, ListingStyle, LogFormat, Settings,
 };
-pub use time::{date_time_string, log_date_time_string};
+pub use time::{common_log_time, date_time_string, log_date_time_string};

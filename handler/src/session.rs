@@ -81,7 +81,7 @@ impl Session<'_> {
                     return Action::Custom(head);
                 }
                 let plan = crate::plan_request(self.settings, &head, ctx);
-                log_plan(log, ctx.client, head.request_line(), &plan);
+                log_plan(self.settings, log, ctx.client, Some(&head), &plan);
                 match plan.body {
                     PlanBody::Cgi(spec) => Action::Cgi {
                         spec,
@@ -93,7 +93,14 @@ impl Session<'_> {
             Event::RequestError(error) => {
                 let line = core.failed_request_line().map_or(&[][..], |line| &line[..]);
                 let plan = crate::plan_request_error(self.settings, &error, ctx.now);
-                log_plan(log, ctx.client, line, &plan);
+                log.push_str(&crate::access_log(
+                    self.settings,
+                    ctx.client.ip(),
+                    SystemTime::now(),
+                    line,
+                    None,
+                    &plan,
+                ));
                 queue_or_abort(core, plan)
             }
             // Unread bodies are discarded by the core; the rest needs no answer.
@@ -139,14 +146,23 @@ pub fn queue_plan(core: &mut ServerConnection, plan: Plan) -> Result<Action, Usa
     Ok(action)
 }
 
-/// The plan's own log messages, then the access line, as CPython logs them.
-pub fn log_plan(log: &mut String, client: SocketAddr, request_line: &[u8], plan: &Plan) {
-    let now = SystemTime::now();
-    for message in &plan.log_messages {
-        log.push_str(&crate::format_log_line(client.ip(), now, message));
-    }
-    let access = crate::request_log_message(request_line, plan.head.status);
-    log.push_str(&crate::format_log_line(client.ip(), now, &access));
+/// The plan's own log messages, then the access line of `head` (see [`access_log`](crate::access_log)).
+pub fn log_plan(
+    settings: &Settings,
+    log: &mut String,
+    client: SocketAddr,
+    head: Option<&RequestHead>,
+    plan: &Plan,
+) {
+    let line = head.map_or(&[][..], RequestHead::request_line);
+    log.push_str(&crate::access_log(
+        settings,
+        client.ip(),
+        SystemTime::now(),
+        line,
+        head,
+        plan,
+    ));
 }
 
 /// A piece of the request body, as a body consumer (a CGI script's stdin, a handler's
