@@ -8,7 +8,7 @@
 //! screenshot of the listing (how
 //! `docs/listing.png` is made).
 
-#[macro_use]
+#[allow(unused_macros, reason = "runtime_suite! is for the per-runtime suites")]
 mod common;
 
 use std::os::unix::ffi::OsStrExt;
@@ -140,12 +140,13 @@ fn percent_decode(s: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
         }
         out.push(b[i]);
         i += 1;

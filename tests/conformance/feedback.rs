@@ -128,7 +128,7 @@ fn banner_lists_urls(rt: &'static str) {
     env.finish();
 }
 
-/// A very small check of the JSON listing's shape, with serde_json.
+/// A very small check of the JSON listing's shape, with `serde_json`.
 fn json_entries(body: &[u8]) -> Vec<serde_json::Value> {
     let value: serde_json::Value =
         serde_json::from_slice(body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", show(body)));
