@@ -18,6 +18,24 @@ pub(crate) enum Runtime {
     Mio,
 }
 
+/// How directories are listed (`--listing`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Listing {
+    /// CPython's page, byte for byte.
+    Python,
+    /// A table with sizes, dates, sort links, a breadcrumb path and a dark theme.
+    Rich,
+}
+
+/// How access lines are written (`--log-format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    /// CPython's line.
+    Python,
+    /// nginx's and Apache's combined format (with sizes, referer and user agent).
+    Combined,
+}
+
 /// Serve a directory over HTTP, as `python -m http.server` does.
 #[derive(Debug, Parser)]
 #[command(name = "http-server", version, about, max_term_width = 100)]
@@ -103,6 +121,20 @@ pub(crate) struct Args {
     /// as CPython does (by default they are 404).
     #[arg(long = "follow-symlinks")]
     pub(crate) follow_symlinks: bool,
+
+    /// How directories are listed: `python` (CPython's page) or `rich` (sizes, dates, sort
+    /// links, dark mode). Either gives JSON for ?format=json; `rich` also for
+    /// `Accept: application/json`.
+    #[arg(long, value_enum, value_name = "STYLE", default_value_t = Listing::Python, conflicts_with = "compat")]
+    pub(crate) listing: Listing,
+
+    /// Write no access lines (errors are still logged).
+    #[arg(long)]
+    pub(crate) quiet: bool,
+
+    /// Format of access lines: `python` (CPython's) or `combined` (nginx's and Apache's).
+    #[arg(long = "log-format", value_enum, value_name = "FORMAT", default_value_t = LogFormat::Python)]
+    pub(crate) log_format: LogFormat,
 
     /// The runtime that drives connections.
     #[arg(long, value_enum, default_value_t = Runtime::Std)]
@@ -286,6 +318,22 @@ mod tests {
         assert_eq!(a.protocol, "HTTP/1.0");
         assert_eq!(a.address().unwrap().to_string(), "[::]:8000");
         assert!(!a.cgi);
+        assert_eq!(a.listing, Listing::Python);
+        assert_eq!(a.log_format, LogFormat::Python);
+        assert!(!a.quiet);
+    }
+
+    #[test]
+    fn feedback_flags() {
+        let a = parse(&["--listing", "rich", "--quiet", "--log-format", "combined"]).unwrap();
+        assert_eq!(a.listing, Listing::Rich);
+        assert_eq!(a.log_format, LogFormat::Combined);
+        assert!(a.quiet);
+        assert!(parse(&["--listing", "fancy"]).is_err());
+        assert!(parse(&["--log-format", "json"]).is_err());
+        assert!(parse(&["--listing", "rich", "--compat"]).is_err());
+        assert!(parse(&["--listing", "python", "--compat"]).is_err());
+        assert!(parse(&["--compat"]).is_ok());
     }
 
     #[test]

@@ -10,6 +10,7 @@
 mod args;
 mod runtimes;
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -20,7 +21,7 @@ use std::time::Duration;
 use clap::Parser;
 use sys::signals::StopSignal;
 
-use args::{Args, Runtime, timeout};
+use args::{Args, Listing, LogFormat, Runtime, timeout};
 
 fn main() -> ExitCode {
     let args = match Args::try_parse() {
@@ -63,6 +64,7 @@ fn run(args: &Args) -> Result<(), String> {
         .max_connections
         .unwrap_or_else(|| sys::limits::default_max_connections(fd_limit));
     config.log = Arc::clone(&log) as Arc<dyn serve::LogSink>;
+
     let running = runtimes::start(listener, Arc::new(config), args)
         .map_err(|e| format!("cannot start the server: {e}"))?;
     let stop = Arc::new(running.stop);
@@ -129,6 +131,15 @@ fn settings(args: &Args, directory: std::path::PathBuf) -> Result<handler::Setti
     settings.extra_headers = args.extra_headers()?;
     settings.compat = args.compat;
     settings.follow_symlinks = args.follow_symlinks;
+    settings.listing = match args.listing {
+        Listing::Python => handler::ListingStyle::Python,
+        Listing::Rich => handler::ListingStyle::Rich,
+    };
+    settings.quiet = args.quiet;
+    settings.log_format = match args.log_format {
+        LogFormat::Python => handler::LogFormat::Python,
+        LogFormat::Combined => handler::LogFormat::Combined,
+    };
     settings.cgi.pass_env.clone_from(&args.cgi_pass_env);
     if args.cgi {
         settings.cgi.enabled = true;
@@ -139,21 +150,38 @@ fn settings(args: &Args, directory: std::path::PathBuf) -> Result<handler::Setti
     Ok(settings)
 }
 
-/// CPython's startup line, flushed at once so scripts waiting for it see it.
+/// CPython's startup line, then (bound to every interface) each URL the server is reachable
+/// at, as miniserve prints them; flushed at once so scripts waiting for it see it.
 fn print_banner(local: SocketAddr) {
     let host = local.ip().to_string();
-    let url_host = if local.is_ipv6() {
-        format!("[{host}]")
-    } else {
-        host.clone()
-    };
     let port = local.port();
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(
-        out,
-        "Serving HTTP on {host} port {port} (http://{url_host}:{port}/) ..."
+    let mut text = format!(
+        "Serving HTTP on {host} port {port} (http://{}:{port}/) ...\n",
+        url_host(local.ip())
     );
+    if local.ip().is_unspecified() {
+        text.push_str("Available at:\n");
+        let _ = writeln!(text, "  http://localhost:{port}/");
+        for ip in sys::interfaces::local_addresses() {
+            // A socket bound to `::` is dual-stack; one bound to 0.0.0.0 answers IPv4 only.
+            if local.is_ipv4() && ip.is_ipv6() {
+                continue;
+            }
+            let _ = writeln!(text, "  http://{}:{port}/", url_host(ip));
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
+}
+
+/// An address as the host of a URL: IPv6 in brackets.
+fn url_host(ip: std::net::IpAddr) -> String {
+    if ip.is_ipv6() {
+        format!("[{ip}]")
+    } else {
+        ip.to_string()
+    }
 }
 
 fn first_line(text: &str) -> String {

@@ -39,7 +39,7 @@
 //!
 //! | CPython (`http.server`) | Here |
 //! |---|---|
-//! | `BaseHTTPRequestHandler.handle_one_request` dispatch (`do_GET`, `do_HEAD`, `do_POST`, 501) | [`plan_request`]; for user handlers [`session`] and [`exchange::Handler`] |
+//! | `BaseHTTPRequestHandler.handle_one_request` dispatch (`do_GET`, `do_HEAD`, `do_POST`, 501) | [`plan_request`]; for user handlers [`exchange::Handler`] (run by the `serve` crate) |
 //! | a `BaseHTTPRequestHandler` subclass (`do_GET`, `command`, `path`, `headers`, `rfile`, `wfile`, `client_address`) | [`exchange::Handler`] and [`exchange::Exchange`] |
 //! | `parse_request` error replies (400, 414, 431, 505) | [`plan_request_error`] |
 //! | `parse_request`'s `//` collapse of `self.path` | [`request_path`] |
@@ -122,7 +122,6 @@ mod pystr;
 mod ranges;
 mod request_error;
 mod response;
-pub mod session;
 mod settings;
 mod static_files;
 mod time;
@@ -133,7 +132,9 @@ pub use context::RequestContext;
 pub use dispatch::{plan_request, unsupported_method_message};
 pub use error_page::send_error;
 pub use listing::list_directory;
-pub use log::{format_log_line, push_log_escaped, request_log_message};
+pub use log::{
+    access_log, combined_log_line, format_log_line, push_log_escaped, request_log_message,
+};
 pub use mime::guess_type;
 pub use path::{origin_form, request_path, to_fs_path, translate_path};
 pub use plan::{CgiSpec, Part, Plan, PlanBody};
@@ -141,6 +142,6 @@ pub use request_error::plan_request_error;
 pub use response::response_head;
 pub use settings::{
     CgiSettings, DEFAULT_ERROR_CONTENT_TYPE, DEFAULT_ERROR_MESSAGE, DEFAULT_SERVER_VERSION,
-    DEFAULT_SYS_VERSION, Settings,
+    DEFAULT_SYS_VERSION, ListingStyle, LogFormat, Settings,
 };
-pub use time::{date_time_string, log_date_time_string};
+pub use time::{common_log_time, date_time_string, log_date_time_string};

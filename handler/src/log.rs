@@ -9,7 +9,11 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::SystemTime;
 
-use crate::time::log_date_time_string;
+use protocol::RequestHead;
+
+use crate::plan::{Plan, PlanBody};
+use crate::settings::{LogFormat, Settings};
+use crate::time::{common_log_time, log_date_time_string};
 
 /// `log_message`: `<client ip> - - [<local date>] <message>\n`.
 ///
@@ -47,6 +51,91 @@ pub fn request_log_message(request_line: &[u8], code: u16) -> String {
     s
 }
 
+/// Every line a planned response logs: the plan's own messages, then the access line in the
+/// format of [`Settings::log_format`] (none when [`Settings::quiet`]). `head` is the request,
+/// when one was parsed (the combined format logs its `Referer` and `User-Agent`);
+/// `request_line` is what CPython logs (empty after a 414).
+pub fn access_log(
+    settings: &Settings,
+    client: IpAddr,
+    time: SystemTime,
+    request_line: &[u8],
+    head: Option<&RequestHead>,
+    plan: &Plan,
+) -> String {
+    let mut text = String::new();
+    for message in &plan.log_messages {
+        text.push_str(&format_log_line(client, time, message));
+    }
+    if settings.quiet {
+        return text;
+    }
+    if settings.log_format == LogFormat::Combined {
+        let header = |name: &str| head.and_then(|h| h.headers().get(name));
+        let bytes = match &plan.body {
+            PlanBody::Empty => Some(0),
+            PlanBody::Bytes(bytes) => Some(bytes.len() as u64),
+            PlanBody::File { len, .. } => Some(*len),
+            PlanBody::Parts { parts, .. } => Some(parts.iter().map(crate::Part::len).sum()),
+            _ => None,
+        };
+        text.push_str(&combined_log_line(
+            client,
+            time,
+            request_line,
+            plan.head.status,
+            bytes,
+            [header("Referer"), header("User-Agent")],
+        ));
+    } else {
+        let access = request_log_message(request_line, plan.head.status);
+        text.push_str(&format_log_line(client, time, &access));
+    }
+    text
+}
+
+/// One line of the Combined Log Format (nginx's `combined`):
+/// `$remote_addr - - [$time_local] "$request" $status $body_bytes_sent "$http_referer"
+/// "$http_user_agent"`. `bytes` is `None` when the size is not known (`-`); a missing header
+/// of `[referer, user_agent]` is `-`, as nginx writes it. As nginx does, `"`, `\` and bytes
+/// outside printable ASCII are written `\xHH`.
+pub fn combined_log_line(
+    client: IpAddr,
+    time: SystemTime,
+    request_line: &[u8],
+    status: u16,
+    bytes: Option<u64>,
+    [referer, user_agent]: [Option<&[u8]>; 2],
+) -> String {
+    let mut out = String::with_capacity(request_line.len() + 120);
+    let _ = write!(out, "{client} - - [{}] \"", common_log_time(time));
+    push_combined_escaped(&mut out, request_line);
+    let _ = write!(out, "\" {status} ");
+    match bytes {
+        Some(n) => {
+            let _ = write!(out, "{n}");
+        }
+        None => out.push('-'),
+    }
+    for value in [referer, user_agent] {
+        out.push_str(" \"");
+        push_combined_escaped(&mut out, value.unwrap_or(b"-"));
+        out.push('"');
+    }
+    out.push('\n');
+    out
+}
+
+fn push_combined_escaped(out: &mut String, bytes: &[u8]) {
+    for &b in bytes {
+        if (0x20..0x7F).contains(&b) && b != b'"' && b != b'\\' {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "\\x{b:02X}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +166,38 @@ mod tests {
         );
         assert!(line.starts_with("127.0.0.1 - - ["));
         assert!(line.ends_with("] code 404, message File not found\n"));
+    }
+
+    #[test]
+    fn combined_format() {
+        let line = combined_log_line(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            SystemTime::UNIX_EPOCH,
+            b"GET /a\"b\x1b\xff HTTP/1.1",
+            200,
+            Some(6),
+            [None, Some(b"curl/8 \\x")],
+        );
+        let (start, rest) = line.split_once(" [").unwrap();
+        assert_eq!(start, "127.0.0.1 - -");
+        let (time, rest) = rest.split_once("] ").unwrap();
+        assert_eq!(time.len(), "01/Jan/1970:00:00:00 +0000".len(), "{time}");
+        assert!(time.starts_with("01/Jan/1970:") || time.starts_with("31/Dec/1969:"));
+        assert_eq!(
+            rest,
+            "\"GET /a\\x22b\\x1B\\xFF HTTP/1.1\" 200 6 \"-\" \"curl/8 \\x5Cx\"\n"
+        );
+        let line = combined_log_line(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            SystemTime::UNIX_EPOCH,
+            b"",
+            414,
+            None,
+            [Some(b"http://r/"), None],
+        );
+        assert!(
+            line.ends_with("] \"\" 414 - \"http://r/\" \"-\"\n"),
+            "{line}"
+        );
     }
 }

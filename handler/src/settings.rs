@@ -82,9 +82,47 @@ pub struct Settings {
     /// Serve paths whose symbolic links lead outside [`directory`](Self::directory), as
     /// CPython does (CLI `--follow-symlinks`). Off by default: such a path is a 404.
     pub follow_symlinks: bool,
+    /// How directories are listed (CLI `--listing`): CPython's page, or the rich one.
+    pub listing: ListingStyle,
+    /// How access lines are written (CLI `--log-format`).
+    pub log_format: LogFormat,
+    /// No access lines (CLI `--quiet`); error lines (`code 404, message File not found`, CGI
+    /// failures) are still written.
+    pub quiet: bool,
     /// The root's descriptor, opened on the first request (see the `beneath` module). Not a
     /// setting: it compares equal and is not cloned.
     pub(crate) root_cache: RootCache,
+}
+
+/// How a directory without an index page is listed.
+///
+/// Whatever the style, `?format=json` gives the entries as JSON (not in `--compat`), and
+/// `--compat` always gets CPython's page.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ListingStyle {
+    /// CPython's page, byte for byte.
+    #[default]
+    Python,
+    /// A table with sizes, modification times (UTC), sort links (`?sort=name|size|date`,
+    /// `&order=asc|desc`), a parent link, a breadcrumb path and a dark theme, directories
+    /// first, no JavaScript. `Accept: application/json` (preferred over `text/html`) gets the
+    /// JSON listing, and every listing says `Vary: Accept`.
+    Rich,
+}
+
+/// How access lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogFormat {
+    /// CPython's `log_request` line: `127.0.0.1 - - [06/Dec/2026 01:02:03] "GET / HTTP/1.1" 200 -`.
+    #[default]
+    Python,
+    /// The Combined Log Format of nginx and Apache:
+    /// `127.0.0.1 - - [06/Dec/2026:01:02:03 +0000] "GET / HTTP/1.1" 200 512 "referer" "agent"`,
+    /// with the body size (`-` when not known in advance: CGI output) and, as nginx does,
+    /// `"`, `\` and bytes outside printable ASCII written `\xHH`.
+    Combined,
 }
 
 /// The CGI part of the settings (`CGIHTTPRequestHandler`, CLI `--cgi`).
@@ -140,6 +178,9 @@ impl Settings {
             cgi: CgiSettings::default(),
             compat: false,
             follow_symlinks: false,
+            listing: ListingStyle::Python,
+            log_format: LogFormat::Python,
+            quiet: false,
             root_cache: RootCache::default(),
         }
     }

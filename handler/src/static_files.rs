@@ -164,7 +164,7 @@ pub(crate) fn send_head(
                     _ => {}
                 }
             }
-            list_directory_at(settings, &fs, dir, &rel, path, head_request, ctx.now)
+            list_directory_at(settings, &fs, dir, &rel, path, head, ctx.now)
         }
     }
 }

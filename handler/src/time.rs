@@ -124,6 +124,34 @@ pub fn log_date_time_string(t: SystemTime) -> String {
     s
 }
 
+/// The local time of `t` as the Common and Combined Log Formats write it (nginx's
+/// `$time_local`): `10/Oct/2000:13:55:36 -0700`. The zone is found as for
+/// [`log_date_time_string`].
+pub fn common_log_time(t: SystemTime) -> String {
+    let secs = unix_seconds(t);
+    let offset = jiff::Timestamp::from_second(secs).ok().map_or(0, |ts| {
+        let tz = jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC);
+        tz.to_offset(ts).seconds()
+    });
+    let c = civil_from_unix(secs.saturating_add(i64::from(offset)));
+    let sign = if offset < 0 { '-' } else { '+' };
+    let minutes = offset.unsigned_abs() / 60;
+    let mut s = String::with_capacity(26);
+    let _ = write!(
+        s,
+        "{:02}/{}/{:04}:{:02}:{:02}:{:02} {sign}{:02}{:02}",
+        c.day,
+        MONTHS[(c.month as usize + 11) % 12],
+        c.year,
+        c.hour,
+        c.minute,
+        c.second,
+        minutes / 60,
+        minutes % 60
+    );
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

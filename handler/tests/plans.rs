@@ -1,6 +1,11 @@
 //! Behaviour of `plan_request` beyond the golden bytes: CPython `test_httpservers` scenarios,
 //! deliberate deviations, extra headers, CGI planning (nothing is spawned), and a property
 //! test that no target panics or escapes the root.
+#![expect(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "a test may read the clock (Date is not compared) and run mkfifo for a fixture"
+)]
 
 mod support;
 

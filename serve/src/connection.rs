@@ -525,10 +525,11 @@ impl Connection {
         let ctx = self.config.facts.request_context(self.peer, wall);
         let plan = handler::plan_request(&self.config.settings, &head, &ctx);
         log_plan(
-            &*self.config.log,
+            &self.config,
             self.peer,
             wall,
             head.request_line(),
+            Some(&head),
             &plan,
         );
         match queue(&mut self.core, plan) {
@@ -566,7 +567,7 @@ impl Connection {
             .failed_request_line()
             .map_or_else(Bytes::new, Bytes::clone);
         let plan = handler::plan_request_error(&self.config.settings, error, wall);
-        log_plan(&*self.config.log, self.peer, wall, &line, &plan);
+        log_plan(&self.config, self.peer, wall, &line, None, &plan);
         match queue(&mut self.core, plan) {
             Ok(Queued::Done) => {}
             // The error came in the body of a request whose response is already on its way:

@@ -95,6 +95,9 @@ mod routes;
 pub use cgi::exit_message;
 pub use config::{Facts, MinRate, ServerConfig};
 pub use connection::{Connection, Now};
+/// How access lines are written ([`handler::Settings::log_format`], with
+/// [`handler::Settings::quiet`] beside it).
+pub use handler::LogFormat;
 pub use io::{Io, Transmit};
 pub use log::{LogSink, MemorySink, NullSink};
 pub use roster::{Admission, Roster, Ticket};

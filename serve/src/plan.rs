@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::time::SystemTime;
 
 use handler::{CgiSpec, Part, Plan, PlanBody};
-use protocol::{ResponseBody, ResponseHead, ServerConnection, UsageError};
+use protocol::{RequestHead, ResponseBody, ResponseHead, ServerConnection, UsageError};
 
-use crate::log::LogSink;
+use crate::config::ServerConfig;
 
 /// What is left to do after a plan went into the core.
 #[derive(Debug)]
@@ -71,20 +71,19 @@ pub(crate) fn queue(core: &mut ServerConnection, plan: Plan) -> Result<Queued, U
     }
 }
 
-/// The plan's own log messages, then the access line, as CPython logs them; one call to the
-/// sink, so lines of concurrent connections never interleave.
+/// The plan's own log messages, then the access line in the format the settings ask for (see
+/// [`handler::access_log`]); one call to the sink, so lines of concurrent connections never
+/// interleave. `head` is the request, when one was parsed.
 pub(crate) fn log_plan(
-    sink: &dyn LogSink,
+    config: &ServerConfig,
     peer: SocketAddr,
     wall: SystemTime,
     request_line: &[u8],
+    head: Option<&RequestHead>,
     plan: &Plan,
 ) {
-    let mut text = String::new();
-    for message in &plan.log_messages {
-        text.push_str(&handler::format_log_line(peer.ip(), wall, message));
+    let text = handler::access_log(&config.settings, peer.ip(), wall, request_line, head, plan);
+    if !text.is_empty() {
+        config.log.log(&text);
     }
-    let access = handler::request_log_message(request_line, plan.head.status);
-    text.push_str(&handler::format_log_line(peer.ip(), wall, &access));
-    sink.log(&text);
 }

@@ -18,6 +18,7 @@ pub mod cgi;
 pub mod clock;
 pub mod drive;
 pub mod facts;
+pub mod interfaces;
 pub mod limits;
 pub mod listener;
 pub mod log;

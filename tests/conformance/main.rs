@@ -18,6 +18,7 @@ mod cli;
 mod connections;
 mod directories;
 mod errors;
+mod feedback;
 mod files;
 mod lifecycle;
 mod logging;

@@ -20,7 +20,6 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use protocol::{ResponseBody, ResponseHead, ServerConnection, UsageError};
 
-use crate::session::queue_plan;
 use crate::{CgiSpec, Settings};
 
 /// The most a script's header block may take, blank line included.
@@ -320,7 +319,7 @@ impl CgiOutput {
                 Output::Body(data) => core.send_body(data)?,
                 Output::BadGateway => {
                     let plan = crate::send_error(settings, 502, None, None, self.head_request, now);
-                    queue_plan(core, plan)?;
+                    queue_error_page(core, plan)?;
                 }
             }
         }
@@ -342,6 +341,16 @@ impl CgiOutput {
         } else {
             core.finish_response()
         }
+    }
+}
+
+/// Queues an error page (its body is bytes, or nothing for `HEAD`) as a whole response.
+fn queue_error_page(core: &mut ServerConnection, plan: crate::Plan) -> Result<(), UsageError> {
+    if let crate::PlanBody::Bytes(page) = plan.body {
+        core.respond(&plan.head, page)
+    } else {
+        core.send_response(&plan.head, ResponseBody::None)?;
+        core.finish_response()
     }
 }
 

@@ -11,6 +11,10 @@ use handler::{Plan, PlanBody};
 use protocol::{Config, Event, ParseMode, RequestHead, ServerConnection};
 
 /// The head the protocol core (lenient mode, like CPython) parses from `raw`.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the core needs an instant; any will do in a test"
+)]
 pub fn parse_head(raw: &[u8]) -> RequestHead {
     let mut config = Config::default();
     config.parse_mode = ParseMode::Compat;
