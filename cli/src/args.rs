@@ -137,7 +137,7 @@ pub(crate) struct Args {
     pub(crate) log_format: LogFormat,
 
     /// The runtime that drives connections.
-    #[arg(long, value_enum, default_value_t = Runtime::Std)]
+    #[arg(long, value_enum, default_value_t = Runtime::Mio)]
     pub(crate) runtime: Runtime,
 
     /// Threads for --runtime smol and --runtime mio (default: one per core).
