@@ -36,7 +36,8 @@ pub enum WriteState {
 }
 
 /// Where a connection stands: its two sides, and whether it is lingering (our side shut
-/// down, draining the peer) or closed. `Display` gives `read=head write=idle` and so on.
+/// down, draining the peer) or closed. `Display` gives `read=head write=idle`,
+/// `read=closed write=closed lingering`, `closed`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct State {
@@ -75,13 +76,13 @@ impl WriteState {
 
 impl fmt::Display for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "read={} write={}", self.read.name(), self.write.name())?;
         if self.closed {
-            f.write_str(" closed")
-        } else if self.lingering {
-            f.write_str(" lingering")
-        } else {
-            Ok(())
+            return f.write_str("closed");
         }
+        write!(f, "read={} write={}", self.read.name(), self.write.name())?;
+        if self.lingering {
+            f.write_str(" lingering")?;
+        }
+        Ok(())
     }
 }
