@@ -153,6 +153,16 @@ pub(crate) struct Args {
     /// behind a proxy).
     #[arg(long)]
     pub(crate) compat: bool,
+
+    /// Trace every connection on stderr: the bytes received and sent, the protocol events
+    /// and the parser's state, with the peer and the time since the connection began.
+    #[arg(long)]
+    pub(crate) trace: bool,
+
+    /// Answer every request with a JSON description of how it was parsed (HTTP Garden's
+    /// echo origin format: method, uri, version, headers and body, base64-encoded).
+    #[arg(long)]
+    pub(crate) echo: bool,
 }
 
 impl Args {
