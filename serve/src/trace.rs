@@ -14,7 +14,7 @@
 //!
 //! Bytes are escaped so that every byte is visible: CR and LF as `\r` and `\n` (a line is
 //! broken after each `\n`), a backslash as `\\`, other control bytes and bytes above 0x7e as
-//! `\xHH`. At most [`SHOWN`] bytes of one read or write are shown, then
+//! `\xHH`. At most 256 bytes of one read or write are shown, then
 //! `... (N more bytes)`. A file span the runtime sends itself is one line:
 //! `[sendfile N bytes of /a.txt at offset O]` (named by the request target it answers).
 //!
