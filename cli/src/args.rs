@@ -331,6 +331,13 @@ mod tests {
         assert_eq!(a.listing, Listing::Python);
         assert_eq!(a.log_format, LogFormat::Python);
         assert!(!a.quiet);
+        assert!(!a.trace && !a.echo);
+    }
+
+    #[test]
+    fn kit_flags() {
+        let a = parse(&["--trace", "--echo"]).unwrap();
+        assert!(a.trace && a.echo);
     }
 
     #[test]
