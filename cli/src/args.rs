@@ -153,6 +153,16 @@ pub(crate) struct Args {
     /// behind a proxy).
     #[arg(long)]
     pub(crate) compat: bool,
+
+    /// Trace every connection on stderr: the bytes received and sent, the protocol events
+    /// and the parser's state, with the peer and the time since the connection began.
+    #[arg(long)]
+    pub(crate) trace: bool,
+
+    /// Answer every request with a JSON description of how it was parsed (HTTP Garden's
+    /// echo origin format: method, uri, version, headers and body, base64-encoded).
+    #[arg(long)]
+    pub(crate) echo: bool,
 }
 
 impl Args {
@@ -321,6 +331,13 @@ mod tests {
         assert_eq!(a.listing, Listing::Python);
         assert_eq!(a.log_format, LogFormat::Python);
         assert!(!a.quiet);
+        assert!(!a.trace && !a.echo);
+    }
+
+    #[test]
+    fn kit_flags() {
+        let a = parse(&["--trace", "--echo"]).unwrap();
+        assert!(a.trace && a.echo);
     }
 
     #[test]

@@ -64,6 +64,10 @@ fn run(args: &Args) -> Result<(), String> {
         .max_connections
         .unwrap_or_else(|| sys::limits::default_max_connections(fd_limit));
     config.log = Arc::clone(&log) as Arc<dyn serve::LogSink>;
+    config.trace = args.trace;
+    if args.echo {
+        config.routes = Some(Arc::new(serve::Echo::default()));
+    }
 
     let running = runtimes::start(listener, Arc::new(config), args)
         .map_err(|e| format!("cannot start the server: {e}"))?;

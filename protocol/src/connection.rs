@@ -11,6 +11,7 @@ use bytes::{Bytes, BytesMut};
 use crate::body::encode::{self, AddedField, BodyEncoder};
 use crate::body::{BodyDecoder, Decoded};
 use crate::head::{self, CLOSE, CONNECTION, HeadReader, KEEP_ALIVE, Progress};
+use crate::state::{ReadState, State, WriteState};
 use crate::timer::TimerTable;
 use crate::transmit::{Marker, OutQueue};
 use crate::{
@@ -558,6 +559,28 @@ impl ServerConnection {
     /// Whether the connection is over: the runtime should close the socket.
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+
+    /// Where the connection stands (read-only, for tracing and tests): which part of a
+    /// request it reads, which part of a response it writes, whether it lingers or is closed.
+    pub fn state(&self) -> State {
+        State {
+            read: match self.reading {
+                Reading::Head => ReadState::Head,
+                Reading::Body(_) => ReadState::Body,
+                Reading::Done => ReadState::Done,
+                Reading::Closed => ReadState::Closed,
+            },
+            write: match self.writing {
+                Writing::Idle => WriteState::Idle,
+                Writing::Pending => WriteState::Pending,
+                Writing::Body(_) => WriteState::Body,
+                Writing::Finished => WriteState::Finished,
+                Writing::Closed => WriteState::Closed,
+            },
+            lingering: self.lingering,
+            closed: self.closed,
+        }
     }
 
     // ----- transitions -----

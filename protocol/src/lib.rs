@@ -130,6 +130,7 @@ mod head;
 mod headers;
 mod message;
 mod span;
+mod state;
 pub mod status;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -142,4 +143,5 @@ pub use error::{RequestError, UsageError};
 pub use event::{Event, TimeoutKind};
 pub use headers::{HeaderField, Headers, HeadersIter};
 pub use message::{RequestFraming, RequestHead, ResponseBody, ResponseHead, Version};
+pub use state::{ReadState, State, WriteState};
 pub use transmit::Transmit;

@@ -123,6 +123,11 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Where access and error lines go. The serve layer never prints.
     pub log: Arc<dyn LogSink>,
+    /// Trace every connection to [`log`](Self::log): the bytes received and sent (escaped,
+    /// long ones cut), the events the core produced from them and its state between them,
+    /// each line stamped with the peer and the time since the connection began (`--trace`;
+    /// the format: [`trace`](crate::trace)). Off, a connection pays one branch per hook.
+    pub trace: bool,
     /// The wall clock your own handlers stamp `Date` headers and log lines with (they run
     /// off the loop, where no [`Now`](crate::Now) is passed in). The serve layer never calls
     /// a clock itself; replace this to run handlers under a fake clock.
@@ -141,6 +146,7 @@ impl fmt::Debug for ServerConfig {
             .field("min_rate", &self.min_rate)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("max_connections", &self.max_connections)
+            .field("trace", &self.trace)
             .finish_non_exhaustive()
     }
 }
@@ -148,7 +154,7 @@ impl fmt::Debug for ServerConfig {
 impl ServerConfig {
     /// The defaults: files (and CGI, if `settings` enable it), the core's default policy,
     /// a 60 s CGI limit, a 60 s send timeout, [`MinRate::default`], a 5 s stop deadline,
-    /// 1,024 connections, and no log.
+    /// 1,024 connections, no log and no trace.
     #[expect(
         clippy::disallowed_methods,
         reason = "the default wall clock is a function handed to handler threads, never called here"
@@ -165,6 +171,7 @@ impl ServerConfig {
             shutdown_timeout: Duration::from_secs(5),
             max_connections: 1024,
             log: Arc::new(NullSink),
+            trace: false,
             wall_clock: SystemTime::now,
         }
     }

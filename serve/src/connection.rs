@@ -19,6 +19,7 @@ use crate::io::{Io, Transmit};
 use crate::pace::Pace;
 use crate::plan::{Queued, log_plan, queue};
 use crate::routes::{Command, HandlerJob};
+use crate::trace::Tracer;
 
 /// How long a script whose output ended may take to exit on its own before its group is
 /// killed.
@@ -76,13 +77,21 @@ pub struct Connection {
     stop_by: Option<Instant>,
     /// The latest time seen.
     now: Now,
+    /// `Some` when [`ServerConfig::trace`] is on.
+    trace: Option<Box<Tracer>>,
 }
 
 impl Connection {
     /// A connection from `peer`, accepted at `now`.
     pub fn new(config: Arc<ServerConfig>, peer: SocketAddr, now: Now) -> Self {
         let core = ServerConnection::new(Arc::clone(&config.protocol), now.instant);
+        let trace = config.trace.then(|| {
+            let mut tracer = Tracer::new(Arc::clone(&config.log), peer, now.instant);
+            tracer.state(now.instant, core.state());
+            Box::new(tracer)
+        });
         Self {
+            trace,
             pace: Pace::new(now.instant),
             config,
             core,
@@ -115,6 +124,13 @@ impl Connection {
     /// `n` bytes were read into [`recv_buf`](Self::recv_buf) (`0` just returns the room).
     pub fn handle_recv(&mut self, n: usize, now: Now) {
         self.tick(now);
+        if n > 0
+            && let Some(trace) = &self.trace
+        {
+            // The room handed out by `recv_buf` is still there: asking again returns it.
+            let bytes = &self.core.recv_buf()[..n];
+            trace.received(now.instant, bytes);
+        }
         self.core.commit_recv(n, now.instant);
         self.pace.received(n, now.instant);
         self.process();
@@ -123,6 +139,9 @@ impl Connection {
     /// Bytes read from the socket (copied).
     pub fn handle_input(&mut self, data: &[u8], now: Now) {
         self.tick(now);
+        if let Some(trace) = &self.trace {
+            trace.received(now.instant, data);
+        }
         self.core.receive(data, now.instant);
         self.pace.received(data.len(), now.instant);
         self.process();
@@ -131,6 +150,9 @@ impl Connection {
     /// The peer closed its side (a read returned 0).
     pub fn handle_eof(&mut self, now: Now) {
         self.tick(now);
+        if let Some(trace) = &self.trace {
+            trace.eof(now.instant);
+        }
         self.core.commit_recv(0, now.instant);
         self.core.receive_eof(now.instant);
         self.process();
@@ -138,7 +160,14 @@ impl Connection {
 
     /// The socket failed: the connection is over.
     pub fn abort(&mut self) {
+        let open = !self.core.is_closed();
         self.core.abort();
+        if let Some(trace) = &mut self.trace
+            && open
+        {
+            trace.note(self.now.instant, "aborted: the connection is dropped");
+            trace.state(self.now.instant, self.core.state());
+        }
         self.end_job();
     }
 
@@ -159,6 +188,10 @@ impl Connection {
         };
         let Some(len) = external else {
             self.file = None;
+            if let Some(trace) = &mut self.trace {
+                trace.shutdown(self.now.instant);
+                trace.state(self.now.instant, self.core.state());
+            }
             return Some(Transmit::Shutdown);
         };
         let Some(offset) = self.file.as_ref().and_then(|f| f.offsets.front().copied()) else {
@@ -184,6 +217,9 @@ impl Connection {
     /// `n` bytes of the current transmit reached the socket.
     pub fn handle_sent(&mut self, n: usize, now: Now) {
         self.tick(now);
+        if let Some(trace) = &self.trace {
+            self.trace_sent(trace, n, now.instant);
+        }
         let mut span_done = false;
         if let Some(span) = &mut self.file
             && let Some(left) = span.sending
@@ -255,6 +291,11 @@ impl Connection {
     /// finishes it (within the configured shutdown timeout) and then closes.
     pub fn stop(&mut self, now: Now) {
         self.tick(now);
+        if let Some(trace) = &self.trace
+            && self.stop_by.is_none()
+        {
+            trace.note(now.instant, "stop: the server is shutting down");
+        }
         if self.stop_by.is_none() {
             self.stop_by = Some(
                 now.instant
@@ -426,6 +467,27 @@ impl Connection {
 
     // ----- the machine -----
 
+    /// What `handle_sent` reports, traced before the core lets go of it.
+    fn trace_sent(&self, trace: &Tracer, n: usize, at: Instant) {
+        match &self.file {
+            Some(span) if span.sending.is_some() => {
+                trace.sendfile(at, n, span.offsets.front().copied());
+            }
+            _ => {
+                let mut slices = [IoSlice::new(&[]); 64];
+                let count = self.core.fill_io_slices(&mut slices);
+                trace.sent(at, &slices[..count], n);
+            }
+        }
+    }
+
+    /// The core's state, traced when it changed.
+    fn trace_state(&mut self) {
+        if let Some(trace) = &mut self.trace {
+            trace.state(self.now.instant, self.core.state());
+        }
+    }
+
     fn tick(&mut self, now: Now) {
         if now.instant > self.now.instant {
             self.now = now;
@@ -442,6 +504,7 @@ impl Connection {
 
     /// Drains the core's events and pumps the job until nothing moves.
     fn process(&mut self) {
+        self.trace_state();
         loop {
             let mut progress = self.dispatch();
             progress |= self.pump_job();
@@ -452,6 +515,7 @@ impl Connection {
         if self.core.is_closed() {
             self.end_job();
         }
+        self.trace_state();
         let (pending, receiving) = (self.core.has_pending_output(), self.receiving());
         self.pace
             .update(&self.config, pending, receiving, self.now.instant);
@@ -469,6 +533,7 @@ impl Connection {
                 // Unread bodies are discarded by the core; the rest needs no answer.
                 _ => {}
             }
+            self.trace_state();
         }
         progress
     }
@@ -477,7 +542,11 @@ impl Connection {
     fn next_event(&mut self) -> Option<Event> {
         loop {
             let Some(job) = self.job.as_mut() else {
-                return self.core.poll_event();
+                let event = self.core.poll_event()?;
+                if let Some(trace) = &mut self.trace {
+                    trace.event(self.now.instant, &event);
+                }
+                return Some(event);
             };
             let (wants, accepts) = match job {
                 Job::Cgi(cgi) => (cgi.wants_body(), cgi.accepts_body()),
@@ -494,6 +563,9 @@ impl Connection {
                 return None;
             }
             let event = self.core.poll_event()?;
+            if let Some(trace) = &mut self.trace {
+                trace.event(self.now.instant, &event);
+            }
             match (job, event) {
                 (Job::Cgi(cgi), Event::Body(data)) => cgi.push_body(data),
                 (Job::Handler(run), Event::Body(data)) => run.push_body(data),

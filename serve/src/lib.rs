@@ -85,16 +85,19 @@
 mod cgi;
 mod config;
 mod connection;
+pub mod echo;
 mod io;
 mod log;
 mod pace;
 mod plan;
 mod roster;
 mod routes;
+pub mod trace;
 
 pub use cgi::exit_message;
 pub use config::{Facts, MinRate, ServerConfig};
 pub use connection::{Connection, Now};
+pub use echo::Echo;
 /// How access lines are written ([`handler::Settings::log_format`], with
 /// [`handler::Settings::quiet`] beside it).
 pub use handler::LogFormat;

@@ -20,6 +20,7 @@ mod directories;
 mod errors;
 mod feedback;
 mod files;
+mod kit;
 mod lifecycle;
 mod logging;
 mod paths;

@@ -1054,3 +1054,38 @@ fn uncommitted_recv_room_is_taken_back() {
         "{evs:?}"
     );
 }
+
+// ----- the state summary -----
+
+#[test]
+fn state_follows_one_exchange() {
+    use crate::{ReadState, WriteState};
+    let t0 = t0();
+    let mut conn = connect(http11(), t0);
+    let state = conn.state();
+    assert_eq!(
+        (state.read, state.write),
+        (ReadState::Head, WriteState::Idle)
+    );
+    assert_eq!(state.to_string(), "read=head write=idle");
+    conn.receive(
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nab",
+        t0,
+    );
+    let state = conn.state();
+    assert_eq!(
+        (state.read, state.write),
+        (ReadState::Body, WriteState::Pending)
+    );
+    conn.receive(b"cd", t0);
+    assert_eq!(conn.state().read, ReadState::Done);
+    conn.respond(&ResponseHead::new(200), Bytes::from_static(b"ok"))
+        .unwrap();
+    assert_eq!(conn.state().write, WriteState::Finished);
+    drain(&mut conn);
+    assert_eq!(conn.state().to_string(), "read=head write=idle");
+    conn.receive_eof(t0);
+    let _ = conn.poll_transmit();
+    assert!(conn.state().closed);
+    assert_eq!(conn.state().to_string(), "closed");
+}

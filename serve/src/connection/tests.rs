@@ -214,3 +214,55 @@ fn multipart_spans_are_sent_from_their_offsets() {
         assert!(conn.file.is_none());
     }
 }
+
+/// `ServerConfig::trace`: the bytes in and out, the core's events and its states, through the
+/// log sink, driven by hand.
+#[test]
+fn trace_goes_to_the_log_sink() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("a.txt"), "hello\n").unwrap();
+    let facts = Facts::new("127.0.0.1:8000".parse().unwrap(), "localhost");
+    let mut config = ServerConfig::new(handler::Settings::new(root.path()), facts);
+    let sink = Arc::new(crate::MemorySink::new());
+    config.log = Arc::clone(&sink) as Arc<dyn crate::LogSink>;
+    config.trace = true;
+    let mut conn = Connection::new(Arc::new(config), "127.0.0.1:5000".parse().unwrap(), now());
+    conn.handle_input(
+        b"POST /a.txt HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi",
+        now(),
+    );
+    let mut wire = Vec::new();
+    drain(&mut conn, &mut wire);
+    let text = sink.text();
+    for needle in [
+        "[127.0.0.1:5000] +0.",
+        "s accepted\n",
+        "s <- 45 bytes\n",
+        "[127.0.0.1:5000]     POST /a.txt HTTP/1.0\\r\\n\n",
+        "[127.0.0.1:5000]     hi\n",
+        "s event Request POST /a.txt HTTP/1.0 framing=length 2 keep-alive=false\n",
+        "s event Body (2 bytes)\n",
+        "s event EndOfRequest\n",
+        "s state read=done write=finished\n",
+        "s -> ",
+        "[127.0.0.1:5000]     HTTP/1.0 501 Unsupported method ('POST')\\r\\n\n",
+        "s -> shutdown",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+    }
+}
+
+/// Off, nothing is traced.
+#[test]
+fn no_trace_when_off() {
+    let facts = Facts::new("127.0.0.1:8000".parse().unwrap(), "localhost");
+    let mut config = ServerConfig::new(handler::Settings::new("."), facts);
+    let sink = Arc::new(crate::MemorySink::new());
+    config.log = Arc::clone(&sink) as Arc<dyn crate::LogSink>;
+    config.settings.quiet = true;
+    let mut conn = Connection::new(Arc::new(config), "127.0.0.1:5000".parse().unwrap(), now());
+    conn.handle_input(b"GET /nope HTTP/1.0\r\n\r\n", now());
+    let mut wire = Vec::new();
+    drain(&mut conn, &mut wire);
+    assert!(!sink.text().contains("[127.0.0.1:5000]"), "{}", sink.text());
+}
