@@ -64,6 +64,14 @@ fn run(args: &Args) -> Result<(), String> {
         .max_connections
         .unwrap_or_else(|| sys::limits::default_max_connections(fd_limit));
     config.log = Arc::clone(&log) as Arc<dyn serve::LogSink>;
+    if args.upload {
+        let uploads = handler::upload::UploadHandler::new(
+            config.settings.clone(),
+            args.upload_overwrite,
+            args.upload_max,
+        );
+        config.routes = Some(Arc::new(uploads));
+    }
 
     let running = runtimes::start(listener, Arc::new(config), args)
         .map_err(|e| format!("cannot start the server: {e}"))?;
@@ -136,6 +144,9 @@ fn settings(args: &Args, directory: std::path::PathBuf) -> Result<handler::Setti
         Listing::Rich => handler::ListingStyle::Rich,
     };
     settings.quiet = args.quiet;
+    settings.precompressed = args.precompressed;
+    settings.compress = args.compress;
+    settings.upload_form = args.upload;
     settings.log_format = match args.log_format {
         LogFormat::Python => handler::LogFormat::Python,
         LogFormat::Combined => handler::LogFormat::Combined,

@@ -237,7 +237,12 @@ mod tests {
         ] {
             assert!(compressible(t), "{t}");
         }
-        for t in ["image/png", "application/gzip", "video/webm", "application/zip"] {
+        for t in [
+            "image/png",
+            "application/gzip",
+            "video/webm",
+            "application/zip",
+        ] {
             assert!(!compressible(t), "{t}");
         }
     }

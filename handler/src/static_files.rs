@@ -280,7 +280,14 @@ fn compressed(
     };
     match validators::evaluate(head.headers(), &v) {
         Precondition::Failed => {
-            return Some(send_error(settings, 412, None, None, head.is_head(), ctx.now));
+            return Some(send_error(
+                settings,
+                412,
+                None,
+                None,
+                head.is_head(),
+                ctx.now,
+            ));
         }
         Precondition::NotModified => return Some(not_modified(settings, ctx, &v, coded)),
         Precondition::Proceed => {}
@@ -377,9 +384,7 @@ fn serve_representation(
                 .append("Content-Range", format!("bytes */{len}"));
             plan
         }
-        Ranges::Spans(spans) => {
-            partial(settings, head, ctx, ctype, file, len, v, &spans, coded)
-        }
+        Ranges::Spans(spans) => partial(settings, head, ctx, ctype, file, len, v, &spans, coded),
     }
 }
 
