@@ -15,6 +15,7 @@ mod common;
 mod support;
 
 mod cli;
+mod compression;
 mod connections;
 mod directories;
 mod errors;
@@ -24,3 +25,4 @@ mod lifecycle;
 mod logging;
 mod paths;
 mod ranges;
+mod uploads;
