@@ -193,10 +193,6 @@ impl Coded {
 /// The 200 (or 304) for an open regular file; in the default mode also 206, 412 and 416
 /// (validators and ranges: the `validators` and `ranges` modules), a precompressed sibling
 /// or a compressed copy (the `encoding` module).
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the request, the file and where it was found, passed down once"
-)]
 fn serve_file(
     settings: &Settings,
     head: &RequestHead,

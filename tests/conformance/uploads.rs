@@ -83,10 +83,11 @@ fn put_and_post(rt: &'static str) {
     assert_eq!(r.code, 409, "{}", r.describe());
     assert_eq!(std::fs::read(&saved).unwrap(), b"hello");
 
+    let zeros = vec![0u8; 70000];
     let r = multipart(
         addr,
         "/sub/",
-        &[("one.txt", b"1\r\n--b0und"), ("two.bin", &[0u8; 70000])],
+        &[("one.txt", b"1\r\n--b0und"), ("two.bin", &zeros)],
     );
     assert_eq!(r.code, 201, "{}", r.describe());
     assert_eq!(r.header("Location"), Some("/sub/one.txt"));

@@ -320,7 +320,7 @@ fn refusal(e: &io::Error) -> Refusal {
         TOO_LARGE
     } else if e
         .get_ref()
-        .is_some_and(|inner| inner.is::<multipart::Malformed>())
+        .is_some_and(<dyn std::error::Error + Send + Sync>::is::<multipart::Malformed>)
     {
         Refusal(400, "Bad multipart body")
     } else {
@@ -381,14 +381,14 @@ fn save(
     dir: &OwnedFd,
     name: &[u8],
     overwrite: bool,
-    fill: impl FnOnce(&mut File) -> io::Result<()>,
+    write_body: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> Result<bool, Refusal> {
     let mut temp = Temp::create(dir).map_err(|_| Refusal(500, "Cannot create the file"))?;
     let mut file = temp
         .file
         .take()
         .ok_or(Refusal(500, "Cannot create the file"))?;
-    if let Err(e) = fill(&mut file) {
+    if let Err(e) = write_body(&mut file) {
         // A write that failed (a full disk) is the server's error; a read, the body's.
         return Err(match e.get_ref() {
             Some(inner) if inner.is::<WriteFailed>() => Refusal(500, "Cannot write the file"),
