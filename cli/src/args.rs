@@ -136,6 +136,28 @@ pub(crate) struct Args {
     #[arg(long = "log-format", value_enum, value_name = "FORMAT", default_value_t = LogFormat::Python)]
     pub(crate) log_format: LogFormat,
 
+    /// Serve `FILE.br` or `FILE.gz` beside FILE to clients that accept the coding.
+    #[arg(long, conflicts_with = "compat")]
+    pub(crate) precompressed: bool,
+
+    /// Compress text files (HTML, CSS, JavaScript, JSON, XML, SVG, wasm) of 1 KiB to 4 MiB
+    /// with brotli or gzip for clients that accept it (never for Range requests).
+    #[arg(long, conflicts_with = "compat")]
+    pub(crate) compress: bool,
+
+    /// Accept uploads: `PUT /dir/name` (the body is the file) and multipart form `POST`s to a
+    /// directory (fields named `file`). Anyone who can reach the server can then write files.
+    #[arg(long, conflicts_with = "compat")]
+    pub(crate) upload: bool,
+
+    /// Let uploads replace existing files (default: 409 Conflict).
+    #[arg(long = "upload-overwrite", requires = "upload")]
+    pub(crate) upload_overwrite: bool,
+
+    /// Largest upload body in bytes (413 past it).
+    #[arg(long = "upload-max", value_name = "BYTES", requires = "upload", default_value_t = handler::upload::DEFAULT_MAX_BYTES)]
+    pub(crate) upload_max: u64,
+
     /// The runtime that drives connections.
     #[arg(long, value_enum, default_value_t = Runtime::Mio)]
     pub(crate) runtime: Runtime,
@@ -161,7 +183,7 @@ pub(crate) struct Args {
 
     /// Answer every request with a JSON description of how it was parsed (HTTP Garden's
     /// echo origin format: method, uri, version, headers and body, base64-encoded).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["upload", "cgi"])]
     pub(crate) echo: bool,
 }
 
@@ -401,6 +423,30 @@ mod tests {
         assert!(parse(&["--idle-timeout", "x"]).is_err());
         assert!(parse(&["--min-rate", "-5"]).is_err());
         assert!(parse(&["-H", "only-name"]).is_err());
+    }
+
+    #[test]
+    fn serving_flags() {
+        let a = parse(&[]).unwrap();
+        assert!(!a.precompressed && !a.compress && !a.upload && !a.upload_overwrite);
+        assert_eq!(a.upload_max, 1 << 30);
+        let a = parse(&[
+            "--precompressed",
+            "--compress",
+            "--upload",
+            "--upload-overwrite",
+            "--upload-max",
+            "1000",
+        ])
+        .unwrap();
+        assert!(a.precompressed && a.compress && a.upload && a.upload_overwrite);
+        assert_eq!(a.upload_max, 1000);
+        assert!(parse(&["--upload-overwrite"]).is_err());
+        assert!(parse(&["--upload-max", "5"]).is_err());
+        assert!(parse(&["--upload", "--upload-max", "-1"]).is_err());
+        for flag in ["--upload", "--compress", "--precompressed"] {
+            assert!(parse(&[flag, "--compat"]).is_err(), "{flag}");
+        }
     }
 
     #[test]

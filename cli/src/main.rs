@@ -67,6 +67,13 @@ fn run(args: &Args) -> Result<(), String> {
     config.trace = args.trace;
     if args.echo {
         config.routes = Some(Arc::new(serve::Echo::default()));
+    } else if args.upload {
+        let uploads = handler::upload::UploadHandler::new(
+            config.settings.clone(),
+            args.upload_overwrite,
+            args.upload_max,
+        );
+        config.routes = Some(Arc::new(uploads));
     }
 
     let running = runtimes::start(listener, Arc::new(config), args)
@@ -140,6 +147,9 @@ fn settings(args: &Args, directory: std::path::PathBuf) -> Result<handler::Setti
         Listing::Rich => handler::ListingStyle::Rich,
     };
     settings.quiet = args.quiet;
+    settings.precompressed = args.precompressed;
+    settings.compress = args.compress;
+    settings.upload_form = args.upload;
     settings.log_format = match args.log_format {
         LogFormat::Python => handler::LogFormat::Python,
         LogFormat::Combined => handler::LogFormat::Combined,

@@ -111,6 +111,7 @@ pub mod cgi;
 mod conditional;
 mod context;
 mod dispatch;
+mod encoding;
 mod error_page;
 pub mod exchange;
 mod listing;
@@ -125,11 +126,13 @@ mod response;
 mod settings;
 mod static_files;
 mod time;
+pub mod upload;
 mod validators;
 
 pub use conditional::{is_not_modified, parse_if_modified_since};
 pub use context::RequestContext;
 pub use dispatch::{plan_request, unsupported_method_message};
+pub use encoding::{COMPRESS_MAX, COMPRESS_MIN};
 pub use error_page::send_error;
 pub use listing::list_directory;
 pub use log::{

@@ -223,7 +223,7 @@ fn plan_listing(
                 Unquote::SurrogatePass,
             );
             (
-                rich::render(&path, &entries, want.query),
+                rich::render(&path, &entries, want.query, settings.upload_form),
                 "text/html; charset=utf-8",
             )
         }

@@ -89,6 +89,17 @@ pub struct Settings {
     /// No access lines (CLI `--quiet`); error lines (`code 404, message File not found`, CGI
     /// failures) are still written.
     pub quiet: bool,
+    /// Serve `file.br` or `file.gz` beside `file` to clients that accept the coding (CLI
+    /// `--precompressed`; not with [`compat`](Self::compat)). Every response for a file with
+    /// such a sibling says `Vary: Accept-Encoding`.
+    pub precompressed: bool,
+    /// Compress files of text-like types on the fly with gzip or brotli (CLI `--compress`;
+    /// not with [`compat`](Self::compat)), between 1 KiB and 4 MiB, never for a `Range`
+    /// request. See the `encoding` module.
+    pub compress: bool,
+    /// Show an upload form (a multipart `POST` to the listed directory) in the rich listing:
+    /// set when an upload handler runs beside the files (CLI `--upload`).
+    pub upload_form: bool,
     /// The root's descriptor, opened on the first request (see the `beneath` module). Not a
     /// setting: it compares equal and is not cloned.
     pub(crate) root_cache: RootCache,
@@ -181,6 +192,9 @@ impl Settings {
             listing: ListingStyle::Python,
             log_format: LogFormat::Python,
             quiet: false,
+            precompressed: false,
+            compress: false,
+            upload_form: false,
             root_cache: RootCache::default(),
         }
     }

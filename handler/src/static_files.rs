@@ -19,6 +19,7 @@ use rustix::fs::{FileType, OFlags};
 use crate::beneath::{Lookup, may_be_directory, relative};
 use crate::cgi::cgi_info;
 use crate::conditional::is_not_modified;
+use crate::encoding::{self, CODINGS, COMPRESS_MAX, COMPRESS_MIN, Coding};
 use crate::error_page::send_error;
 use crate::listing::list_directory_at;
 use crate::mime::{guess_type, with_charset};
@@ -130,7 +131,7 @@ pub(crate) fn send_head(
         Err(_) => return not_found(),
     };
     match open_and_look(settings, &fs, &rel) {
-        Found::File(file, meta) => serve_file(settings, head, ctx, &rel, file, &meta),
+        Found::File(file, meta) => serve_file(settings, head, ctx, &fs, &rel, file, meta),
         Found::Nothing => not_found(),
         Found::Exhausted => exhausted(),
         Found::Dir(dir) => {
@@ -150,7 +151,7 @@ pub(crate) fn send_head(
                 let index_path = rel.join(index);
                 match open_and_look(settings, &fs, &index_path) {
                     Found::File(file, meta) => {
-                        return serve_file(settings, head, ctx, &index_path, file, &meta);
+                        return serve_file(settings, head, ctx, &fs, &index_path, file, meta);
                     }
                     Found::Exhausted => return exhausted(),
                     // `os.path.isfile` said yes but `open` failed: CPython answers 404.
@@ -169,39 +170,191 @@ pub(crate) fn send_head(
     }
 }
 
+/// What a file response adds for content codings: the coding sent, and whether the response
+/// varies with `Accept-Encoding` (a precompressed sibling exists, or the file would be
+/// compressed on the fly for another client).
+#[derive(Clone, Copy, Default)]
+struct Coded {
+    encoding: Option<Coding>,
+    vary: bool,
+}
+
+impl Coded {
+    fn append_to(self, head: &mut protocol::ResponseHead) {
+        if let Some(c) = self.encoding {
+            head.headers.append("Content-Encoding", c.token());
+        }
+        if self.vary {
+            head.headers.append("Vary", "Accept-Encoding");
+        }
+    }
+}
+
 /// The 200 (or 304) for an open regular file; in the default mode also 206, 412 and 416
-/// (validators and ranges: the `validators` and `ranges` modules).
+/// (validators and ranges: the `validators` and `ranges` modules), a precompressed sibling
+/// or a compressed copy (the `encoding` module).
 fn serve_file(
     settings: &Settings,
     head: &RequestHead,
     ctx: &RequestContext<'_>,
+    fs: &Lookup,
     fs_path: &Path,
     file: File,
-    meta: &std::fs::Metadata,
+    meta: std::fs::Metadata,
 ) -> Plan {
-    let mtime = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
-    let len = meta.len();
     let guessed = guess_type(settings, fs_path.as_os_str().as_bytes());
     let ctype = with_charset(settings, guessed);
     if settings.compat {
+        let mtime = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
         if is_not_modified(head.headers(), mtime) {
             return bare(response_head(settings, 304, None, ctx.now));
         }
-        return whole_file(settings, head, ctx, &ctype, file, len, mtime, None);
+        return whole_file(
+            settings,
+            head,
+            ctx,
+            &ctype,
+            file,
+            meta.len(),
+            mtime,
+            None,
+            Coded::default(),
+        );
     }
-    let v = Validators::of(meta);
+    let (mut file, mut meta) = (file, meta);
+    let mut coded = Coded::default();
+    if settings.precompressed {
+        let mut siblings = Vec::new();
+        for c in CODINGS {
+            let mut name = fs_path.as_os_str().to_owned();
+            name.push(c.suffix());
+            if let Found::File(f, m) = open_and_look(settings, fs, Path::new(&name)) {
+                siblings.push((c, f, m));
+            }
+        }
+        coded.vary = !siblings.is_empty();
+        let available: Vec<Coding> = siblings.iter().map(|s| s.0).collect();
+        if let Some(chosen) = encoding::choose(head.headers(), &available)
+            && let Some((c, f, m)) = siblings.into_iter().find(|s| s.0 == chosen)
+        {
+            (file, meta, coded.encoding) = (f, m, Some(c));
+        }
+    }
+    let v = Validators::of(&meta);
+    if settings.compress
+        && coded.encoding.is_none()
+        && encoding::compressible(guessed)
+        && (COMPRESS_MIN..=COMPRESS_MAX).contains(&meta.len())
+    {
+        coded.vary = true;
+        if !head.headers().contains("Range")
+            && let Some(c) = encoding::choose(head.headers(), &CODINGS)
+            && let Some(plan) = compressed(settings, head, ctx, &ctype, &file, &v, c)
+        {
+            return plan;
+        }
+    }
+    serve_representation(settings, head, ctx, &ctype, file, meta.len(), &v, coded)
+}
+
+/// The file's content compressed with `coding`, in memory: 200 (or 304, 412) with a weak tag
+/// of its own. `None` when the file cannot be read whole (it is then sent as it is).
+fn compressed(
+    settings: &Settings,
+    head: &RequestHead,
+    ctx: &RequestContext<'_>,
+    ctype: &str,
+    file: &File,
+    plain: &Validators,
+    coding: Coding,
+) -> Option<Plan> {
+    use std::io::Read as _;
+    let v = plain.compressed(coding.token());
+    let coded = Coded {
+        encoding: Some(coding),
+        vary: true,
+    };
     match validators::evaluate(head.headers(), &v) {
+        Precondition::Failed => {
+            return Some(send_error(
+                settings,
+                412,
+                None,
+                None,
+                head.is_head(),
+                ctx.now,
+            ));
+        }
+        Precondition::NotModified => return Some(not_modified(settings, ctx, &v, coded)),
+        Precondition::Proceed => {}
+    }
+    let mut data = Vec::new();
+    // The file is non-blocking and regular: a read cannot stall; a short one is a file that
+    // changed under us, which is sent plain instead.
+    file.take(COMPRESS_MAX + 1).read_to_end(&mut data).ok()?;
+    let body = encoding::compress(coding, &data).ok()?;
+    let mut plan_head = response_head(settings, 200, None, ctx.now);
+    plan_head
+        .headers
+        .append("Content-type", Bytes::copy_from_slice(ctype.as_bytes()));
+    plan_head
+        .headers
+        .append("Content-Length", body.len().to_string());
+    plan_head
+        .headers
+        .append("Last-Modified", date_time_string(v.mtime));
+    plan_head.headers.append("ETag", v.header());
+    coded.append_to(&mut plan_head);
+    append_extra_headers(settings, &mut plan_head);
+    Some(Plan {
+        head: plan_head,
+        body: if head.is_head() {
+            PlanBody::Empty
+        } else {
+            PlanBody::Bytes(Bytes::from(body))
+        },
+        log_messages: Vec::new(),
+    })
+}
+
+/// The 304 for validators `v`: `ETag`, `Last-Modified`, and the coding headers.
+fn not_modified(
+    settings: &Settings,
+    ctx: &RequestContext<'_>,
+    v: &Validators,
+    coded: Coded,
+) -> Plan {
+    let mut plan_head = response_head(settings, 304, None, ctx.now);
+    plan_head.headers.append("ETag", v.header());
+    plan_head
+        .headers
+        .append("Last-Modified", date_time_string(v.mtime));
+    coded.append_to(&mut plan_head);
+    bare(plan_head)
+}
+
+/// A stored representation (the file, or its precompressed sibling): preconditions, then
+/// 200, 206 or 416.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the pieces of one response, computed once by serve_file"
+)]
+fn serve_representation(
+    settings: &Settings,
+    head: &RequestHead,
+    ctx: &RequestContext<'_>,
+    ctype: &str,
+    file: File,
+    len: u64,
+    v: &Validators,
+    coded: Coded,
+) -> Plan {
+    let mtime = v.mtime;
+    match validators::evaluate(head.headers(), v) {
         Precondition::Failed => {
             return send_error(settings, 412, None, None, head.is_head(), ctx.now);
         }
-        Precondition::NotModified => {
-            let mut plan_head = response_head(settings, 304, None, ctx.now);
-            plan_head.headers.append("ETag", v.etag);
-            plan_head
-                .headers
-                .append("Last-Modified", date_time_string(mtime));
-            return bare(plan_head);
-        }
+        Precondition::NotModified => return not_modified(settings, ctx, v, coded),
         Precondition::Proceed => {}
     }
     let headers = head.headers();
@@ -211,7 +364,7 @@ fn serve_file(
         (Some(r), None)
             if headers
                 .get("If-Range")
-                .is_none_or(|value| if_range_holds(value, &v)) =>
+                .is_none_or(|value| if_range_holds(value, v)) =>
         {
             ranges::evaluate(r, len)
         }
@@ -219,7 +372,7 @@ fn serve_file(
         _ => Ranges::Ignore,
     };
     match range {
-        Ranges::Ignore => whole_file(settings, head, ctx, &ctype, file, len, mtime, Some(&v)),
+        Ranges::Ignore => whole_file(settings, head, ctx, ctype, file, len, mtime, Some(v), coded),
         Ranges::Unsatisfiable => {
             let mut plan = send_error(settings, 416, None, None, head.is_head(), ctx.now);
             plan.head
@@ -227,7 +380,7 @@ fn serve_file(
                 .append("Content-Range", format!("bytes */{len}"));
             plan
         }
-        Ranges::Spans(spans) => partial(settings, head, ctx, &ctype, file, len, mtime, &v, &spans),
+        Ranges::Spans(spans) => partial(settings, head, ctx, ctype, file, len, v, &spans, coded),
     }
 }
 
@@ -254,6 +407,7 @@ fn whole_file(
     len: u64,
     mtime: std::time::SystemTime,
     v: Option<&Validators>,
+    coded: Coded,
 ) -> Plan {
     let mut plan_head = response_head(settings, 200, None, ctx.now);
     plan_head
@@ -265,8 +419,9 @@ fn whole_file(
         .append("Last-Modified", date_time_string(mtime));
     if let Some(v) = v {
         plan_head.headers.append("Accept-Ranges", "bytes");
-        plan_head.headers.append("ETag", v.etag.clone());
+        plan_head.headers.append("ETag", v.header());
     }
+    coded.append_to(&mut plan_head);
     append_extra_headers(settings, &mut plan_head);
     let body = if head.is_head() {
         PlanBody::Empty
@@ -297,9 +452,9 @@ fn partial(
     ctype: &str,
     file: File,
     len: u64,
-    mtime: std::time::SystemTime,
     v: &Validators,
     spans: &[Span],
+    coded: Coded,
 ) -> Plan {
     let mut plan_head = response_head(settings, 206, None, ctx.now);
     let body = if let [span] = spans {
@@ -333,9 +488,10 @@ fn partial(
     };
     plan_head
         .headers
-        .append("Last-Modified", date_time_string(mtime));
+        .append("Last-Modified", date_time_string(v.mtime));
     plan_head.headers.append("Accept-Ranges", "bytes");
-    plan_head.headers.append("ETag", v.etag.clone());
+    plan_head.headers.append("ETag", v.header());
+    coded.append_to(&mut plan_head);
     append_extra_headers(settings, &mut plan_head);
     Plan {
         head: plan_head,

@@ -15,8 +15,10 @@ use crate::conditional::{last_modified_seconds, parse_if_modified_since};
 /// What identifies the version of a file being served.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Validators {
-    /// The strong entity tag, quotes included.
+    /// The entity tag's opaque part, quotes included.
     pub(crate) etag: String,
+    /// Whether the tag is weak (`W/` before it): the representation compressed on the fly.
+    pub(crate) weak: bool,
     /// The modification time.
     pub(crate) mtime: SystemTime,
 }
@@ -28,6 +30,27 @@ impl Validators {
         Self {
             etag: format!("\"{:x}-{:x}-{ns:x}\"", meta.ino(), meta.size()),
             mtime: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
+            weak: false,
+        }
+    }
+
+    /// The validators of the file's content compressed on the fly with `coding`: a weak tag
+    /// of its own (the plain tag with the coding appended), the file's time.
+    pub(crate) fn compressed(&self, coding: &str) -> Self {
+        let opaque = self.etag.trim_end_matches('"');
+        Self {
+            etag: format!("{opaque}-{coding}\""),
+            weak: true,
+            mtime: self.mtime,
+        }
+    }
+
+    /// The `ETag` field value.
+    pub(crate) fn header(&self) -> String {
+        if self.weak {
+            format!("W/{}", self.etag)
+        } else {
+            self.etag.clone()
         }
     }
 }
@@ -46,7 +69,7 @@ pub(crate) enum Precondition {
 /// RFC 9110 13.2.2, steps 1 to 4, for a `GET` or `HEAD` of an existing file.
 pub(crate) fn evaluate(headers: &Headers, v: &Validators) -> Precondition {
     if headers.contains("If-Match") {
-        if !matches_any(headers, "If-Match", &v.etag, true) {
+        if !matches_any(headers, "If-Match", v, true) {
             return Precondition::Failed;
         }
     } else if let Some(date) = headers
@@ -57,7 +80,7 @@ pub(crate) fn evaluate(headers: &Headers, v: &Validators) -> Precondition {
         return Precondition::Failed;
     }
     if headers.contains("If-None-Match") {
-        if matches_any(headers, "If-None-Match", &v.etag, false) {
+        if matches_any(headers, "If-None-Match", v, false) {
             return Precondition::NotModified;
         }
     } else if let Some(date) = headers
@@ -78,7 +101,7 @@ pub(crate) fn if_range_holds(value: &[u8], v: &Validators) -> bool {
     if value.starts_with(b"\"") || value.starts_with(b"W/") {
         let mut tags = EntityTags { rest: value };
         return match (tags.next(), tags.next()) {
-            (Some(Some(tag)), None) => tag.matches(&v.etag, true),
+            (Some(Some(tag)), None) => tag.matches(v, true),
             _ => false,
         };
     }
@@ -87,14 +110,14 @@ pub(crate) fn if_range_holds(value: &[u8], v: &Validators) -> bool {
 
 /// Whether any value of the `name` fields (`*` or a list of entity tags) matches `etag`,
 /// strongly or weakly. A malformed list matches as far as it parses.
-fn matches_any(headers: &Headers, name: &str, etag: &str, strong: bool) -> bool {
+fn matches_any(headers: &Headers, name: &str, v: &Validators, strong: bool) -> bool {
     headers.get_all(name).any(|value| {
         if value.trim_ascii() == b"*" {
             return true;
         }
         EntityTags { rest: value }
             .map_while(|t| t)
-            .any(|t| t.matches(etag, strong))
+            .any(|t| t.matches(v, strong))
     })
 }
 
@@ -107,8 +130,8 @@ struct EntityTag<'a> {
 
 impl EntityTag<'_> {
     /// Strong comparison: neither weak, same opaque tag; weak: same opaque tag.
-    fn matches(&self, etag: &str, strong: bool) -> bool {
-        (!strong || !self.weak) && self.opaque == etag.as_bytes()
+    fn matches(&self, v: &Validators, strong: bool) -> bool {
+        (!strong || !(self.weak || v.weak)) && self.opaque == v.etag.as_bytes()
     }
 }
 
@@ -168,6 +191,7 @@ mod tests {
         Validators {
             etag: "\"a-b-c\"".into(),
             mtime: UNIX_EPOCH + Duration::new(T, 5),
+            weak: false,
         }
     }
 

@@ -15,6 +15,7 @@ mod common;
 mod support;
 
 mod cli;
+mod compression;
 mod connections;
 mod directories;
 mod errors;
@@ -25,3 +26,4 @@ mod lifecycle;
 mod logging;
 mod paths;
 mod ranges;
+mod uploads;

@@ -37,12 +37,19 @@ tbody tr:hover{background:var(--hover)}
 tr.dir td.name a{font-weight:600}
 .note{color:var(--muted);font-size:.8rem;margin-left:.4rem}
 footer{color:var(--muted);font-size:.85rem;margin-top:.8rem}
+form.upload{margin-top:.8rem}
 @media (max-width:36rem){.date{display:none}.size{width:5.5rem}}
 ";
 
 /// The page for the directory at `path` (the request's path, percent-decoded, without its
-/// query) holding `entries`, already sorted as `query` says.
-pub(crate) fn render(path: &[u8], entries: &[Entry], query: ListingQuery) -> Vec<u8> {
+/// query) holding `entries`, already sorted as `query` says; with `upload_form`, a form that
+/// uploads files into it (a multipart `POST` to the directory itself).
+pub(crate) fn render(
+    path: &[u8],
+    entries: &[Entry],
+    query: ListingQuery,
+    upload_form: bool,
+) -> Vec<u8> {
     let mut r = Vec::with_capacity(2500 + entries.len() * 260);
     r.extend_from_slice(
         b"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -74,10 +81,18 @@ pub(crate) fn render(path: &[u8], entries: &[Entry], query: ListingQuery) -> Vec
         push_row(&mut r, e);
     }
     let dirs = entries.iter().filter(|e| e.is_dir).count();
+    r.extend_from_slice(b"</tbody>\n</table>\n");
+    if upload_form {
+        r.extend_from_slice(
+            b"<form class=\"upload\" method=\"post\" action=\"./\" \
+enctype=\"multipart/form-data\"><input type=\"file\" name=\"file\" multiple required> \
+<button type=\"submit\">Upload</button></form>\n",
+        );
+    }
     let _ = write_bytes(
         &mut r,
         format_args!(
-            "</tbody>\n</table>\n<footer>{} {}, {} {}</footer>\n</body>\n</html>\n",
+            "<footer>{} {}, {} {}</footer>\n</body>\n</html>\n",
             dirs,
             if dirs == 1 {
                 "directory"
@@ -268,7 +283,7 @@ mod tests {
     }
 
     fn page(path: &[u8], entries: &[Entry], query: ListingQuery) -> String {
-        String::from_utf8(render(path, entries, query)).unwrap()
+        String::from_utf8(render(path, entries, query, false)).unwrap()
     }
 
     #[test]
