@@ -372,6 +372,40 @@ mod tests {
     }
 
     #[test]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "two arbitrary origins: the trace must not depend on them"
+    )]
+    fn replay_is_deterministic() {
+        use crate::{Facts, MemorySink};
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("a.txt"), "hi\n").unwrap();
+        let mut session = sample();
+        session.inputs[0].1 = Input::Data(b"GET /a.txt HTTP/1.0\r\n\r\n".to_vec());
+        let run = |origin: Instant| {
+            let facts = Facts::new("127.0.0.1:8000".parse().unwrap(), "localhost");
+            let mut config = ServerConfig::new(handler::Settings::new(root.path()), facts);
+            let sink = Arc::new(MemorySink::new());
+            config.log = Arc::clone(&sink) as Arc<dyn crate::LogSink>;
+            config.trace = true;
+            replay(&Arc::new(config), &session, origin);
+            sink.text()
+        };
+        let first = run(Instant::now());
+        let second = run(Instant::now() + Duration::from_secs(5));
+        assert_eq!(first, second);
+        assert!(first.contains("+0.000105s <- 23 bytes"), "{first}");
+        assert!(
+            first.contains("Date: Thu, 01 Jan 2026 00:00:00 GMT"),
+            "{first}"
+        );
+        assert!(
+            first.contains("[sendfile 3 bytes of /a.txt at offset 0]"),
+            "{first}"
+        );
+    }
+
+    #[test]
     fn round_trip() {
         let session = sample();
         let bytes = session.encode();
