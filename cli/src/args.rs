@@ -185,6 +185,17 @@ pub(crate) struct Args {
     /// echo origin format: method, uri, version, headers and body, base64-encoded).
     #[arg(long, conflicts_with_all = ["upload", "cgi"])]
     pub(crate) echo: bool,
+
+    /// Record each connection's input (bytes with their times, end of stream, timeouts) to a
+    /// file of its own in DIR, for `--replay`.
+    #[arg(long, value_name = "DIR", conflicts_with = "replay")]
+    pub(crate) record: Option<PathBuf>,
+
+    /// Replay a recorded connection through the server, with the other flags given (such as
+    /// `-d DIR`), and print its trace on stdout; nothing is bound. Files, listings and error
+    /// pages replay; CGI scripts and `--echo`/`--upload` handlers do not.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) replay: Option<PathBuf>,
 }
 
 impl Args {

@@ -40,6 +40,9 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), String> {
+    if let Some(file) = &args.replay {
+        return replay(args, file);
+    }
     let directory = serve_directory(args.directory.as_deref())?;
     let settings = settings(args, directory)?;
     let address = args.address()?;
@@ -65,6 +68,12 @@ fn run(args: &Args) -> Result<(), String> {
         .unwrap_or_else(|| sys::limits::default_max_connections(fd_limit));
     config.log = Arc::clone(&log) as Arc<dyn serve::LogSink>;
     config.trace = args.trace;
+    if let Some(dir) = &args.record {
+        if !dir.is_dir() {
+            return Err(format!("--record {}: not a directory", dir.display()));
+        }
+        config.recorder = Some(Arc::new(sys::record::DirRecorder::new(dir)));
+    }
     if args.echo {
         config.routes = Some(Arc::new(serve::Echo::default()));
     } else if args.upload {
@@ -103,6 +112,30 @@ fn run(args: &Args) -> Result<(), String> {
     let served = (running.serve)();
     log.flush(Duration::from_secs(2));
     served.map_err(|e| format!("server failed: {e}"))
+}
+
+/// `--replay FILE`: the recorded connection fed through a connection configured as the
+/// command line says, its trace (and access log) printed on stdout.
+fn replay(args: &Args, file: &Path) -> Result<(), String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let session =
+        serve::record::Session::parse(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+    let directory = serve_directory(args.directory.as_deref())?;
+    let settings = settings(args, directory)?;
+    let facts = serve::Facts::new(args.address()?, "localhost");
+    let mut config = serve::ServerConfig::new(settings, facts);
+    config.protocol = Arc::new(protocol_config(args));
+    config.send_timeout = timeout(args.send_timeout);
+    config.min_rate =
+        (args.min_rate > 0).then(|| serve::MinRate::new(args.min_rate, Duration::from_secs(5)));
+    let sink = Arc::new(serve::MemorySink::new());
+    config.log = Arc::clone(&sink) as Arc<dyn serve::LogSink>;
+    config.trace = true;
+    serve::record::replay(&Arc::new(config), &session, sys::clock::now().instant);
+    let mut out = std::io::stdout().lock();
+    out.write_all(sink.text().as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot write the trace: {e}"))
 }
 
 /// The protocol core's policy from the command line.

@@ -21,7 +21,8 @@ enum Outcome {
 
 fn decode(wire: &[u8], sizes: &[u8], small: bool) -> (Vec<u8>, Outcome) {
     let mut decoder = if small {
-        ChunkedDecoder::new(8, 32, 2)
+        let limits = protocol::testing::small_limits();
+        ChunkedDecoder::new(limits.max_chunk_line, limits.max_trailer_bytes, limits.max_headers)
     } else {
         ChunkedDecoder::new(4096, 16384, 100)
     };

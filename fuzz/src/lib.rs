@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use protocol::{Config, Limits, ParseMode};
+use protocol::{Config, ParseMode};
 
 pub use protocol::testing::{
-    Checker, Wire, auto_respond, check_head, push_merged, settle, transmit,
+    Checker, Verdict, Wire, auto_respond, check_head, push_merged, settle, small_limits, transmit,
+    verdict,
 };
 
 /// A configuration chosen by two fuzz bits: parse mode and keep-alive (`-p HTTP/1.1`), plus
@@ -24,16 +25,7 @@ pub fn config(compat: bool, http11: bool, small: bool) -> Arc<Config> {
         config.protocol_version = Bytes::from_static(b"HTTP/1.1");
     }
     if small {
-        let mut limits = Limits::default();
-        limits.max_request_line = 64;
-        limits.max_header_line = 48;
-        limits.max_headers = 6;
-        limits.max_head = 160;
-        limits.max_chunk_line = 16;
-        limits.max_trailer_bytes = 64;
-        limits.max_discard = 32;
-        limits.max_buffered_input = 256;
-        config.limits = limits;
+        config.limits = small_limits();
     }
     Arc::new(config)
 }

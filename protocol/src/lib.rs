@@ -110,6 +110,56 @@
 //! [`ParseMode::Compat`] accepts exactly what CPython's `http.server` accepts, for teaching
 //! and differential testing.
 //!
+//! # Fuzzing
+//!
+//! The core is a plain value driven by plain calls, so a fuzzer drives it exactly as a runtime
+//! does: `receive` the input (whole, or cut at points the input chooses), `receive_eof`,
+//! `handle_timeout` at instants it derives from the input, and between them drain
+//! [`poll_event`](ServerConnection::poll_event) and [`poll_transmit`](ServerConnection::poll_transmit).
+//! Nothing reads a clock or does I/O, so a run is a pure function of its input and every
+//! finding reproduces.
+//!
+//! The `testing` feature (not part of the stable API) holds what the harnesses share, so
+//! that the proptests in `tests/properties` and the cargo-fuzz targets in `fuzz/` check the
+//! same promises:
+//!
+//! - `testing::Checker`: the event oracle; it panics at the first broken promise (a request
+//!   after a close-forcing error, a body longer than declared, an event after close).
+//! - `testing::settle`, `testing::transmit`, `testing::auto_respond`: drive a connection to
+//!   quiescence as a small application would, answering a request with `200` and a request
+//!   error with the status it suggests.
+//! - `testing::verdict`: what the core decided about a byte string (method, target, version,
+//!   fields and framing, or the error and its status) as a `testing::Verdict` that compares
+//!   with `==`: the thing to compare in a differential fuzzer against another parser.
+//! - `testing::small_limits`: the one set of small limits the harnesses use, so inputs of
+//!   fuzzer size reach every limit.
+//!
+//! From outside the workspace, depend on the crate with the feature on:
+//!
+//! ```toml
+//! [dependencies]
+//! protocol = { path = "../http-server/protocol", features = ["testing"] }
+//! ```
+//!
+//! and write a target (here for `cargo fuzz`):
+//!
+//! ```ignore
+//! #![no_main]
+//! use protocol::{Config, testing::{Verdict, small_limits, verdict}};
+//!
+//! libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+//!     let mut config = Config::default();
+//!     config.limits = small_limits();
+//!     if let Verdict::Request { method, .. } = verdict(&config, data) {
+//!         assert!(!method.is_empty());
+//!     }
+//! });
+//! ```
+//!
+//! The workspace's own targets are in `fuzz/` (its own cargo workspace; run one with
+//! `RUSTC_BOOTSTRAP=1 cargo fuzz run request_head` from `fuzz/`), with seed corpora in
+//! `fuzz/corpus/` and a dictionary of HTTP tokens in `fuzz/http.dict`.
+//!
 //! # What the core does not do
 //!
 //! It adds no header the application did not ask for (no `Date`, `Server` or `Connection`),

@@ -18,9 +18,125 @@ use bytes::Bytes;
 
 use crate::head::is_tchar;
 use crate::{
-    Config, Event, ParseMode, RequestFraming, RequestHead, ResponseBody, ResponseHead,
-    ServerConnection, Transmit, Version,
+    Config, Event, Limits, ParseMode, RequestError, RequestFraming, RequestHead, ResponseBody,
+    ResponseHead, ServerConnection, Transmit, Version,
 };
+
+/// The small limits every harness uses when it wants inputs of fuzzer size to reach every
+/// limit: the fuzz targets (`fuzz/src/lib.rs`) and the proptests (`tests/properties`) share
+/// this one set, so a finding in one reproduces in the other.
+///
+/// ```
+/// let limits = protocol::testing::small_limits();
+/// assert_eq!(limits.max_request_line, 48);
+/// assert!(limits.max_head < limits.max_buffered_input);
+/// ```
+pub fn small_limits() -> Limits {
+    Limits {
+        max_request_line: 48,
+        max_header_line: 40,
+        max_headers: 5,
+        max_head: 120,
+        max_chunk_line: 12,
+        max_trailer_bytes: 40,
+        max_discard: 16,
+        max_buffered_input: 256,
+    }
+}
+
+/// What the core decided about the first request of a byte string, as a plain value that
+/// compares with `==`: the request it parsed, the error it reported (with its suggested
+/// status), or that it needs more bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The head was accepted.
+    Request {
+        /// The method token.
+        method: Vec<u8>,
+        /// The request target, as sent.
+        target: Vec<u8>,
+        /// The version the core understood.
+        version: Version,
+        /// The header fields in order, names as sent.
+        fields: Vec<(Vec<u8>, Vec<u8>)>,
+        /// How the body is framed.
+        framing: RequestFraming,
+    },
+    /// The bytes were refused.
+    Error {
+        /// The error the core reported.
+        error: RequestError,
+        /// The status it suggests answering with.
+        status: u16,
+    },
+    /// Neither yet: the head is incomplete.
+    Incomplete,
+}
+
+/// The core's [`Verdict`] on `bytes` (the first request in them), under `config`. No end of
+/// stream is given: a head cut short is [`Verdict::Incomplete`].
+///
+/// ```
+/// use protocol::{Config, RequestError, RequestFraming, Version};
+/// use protocol::testing::{Verdict, verdict};
+///
+/// let config = Config::default();
+/// assert_eq!(
+///     verdict(&config, b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"),
+///     Verdict::Request {
+///         method: b"POST".to_vec(),
+///         target: b"/up".to_vec(),
+///         version: Version::Http { major: 1, minor: 1 },
+///         fields: vec![
+///             (b"Host".to_vec(), b"a".to_vec()),
+///             (b"Content-Length".to_vec(), b"3".to_vec()),
+///         ],
+///         framing: RequestFraming::Length(3),
+///     }
+/// );
+///
+/// // Request smuggling's classic shape: both framings at once.
+/// let smuggle = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\
+///                 Transfer-Encoding: chunked\r\n\r\n";
+/// assert_eq!(
+///     verdict(&config, smuggle),
+///     Verdict::Error { error: RequestError::ConflictingFraming, status: 400 }
+/// );
+///
+/// assert_eq!(verdict(&config, b"GET / HTTP/1.1\r\nHost"), Verdict::Incomplete);
+/// ```
+#[expect(
+    clippy::disallowed_methods,
+    reason = "an arbitrary origin: no time passes and no deadline is looked at"
+)]
+pub fn verdict(config: &Config, bytes: &[u8]) -> Verdict {
+    let now = std::time::Instant::now();
+    let mut conn = ServerConnection::new(std::sync::Arc::new(config.clone()), now);
+    conn.receive(bytes, now);
+    while let Some(event) = conn.poll_event() {
+        match event {
+            Event::Request(head) => {
+                return Verdict::Request {
+                    method: head.method().to_vec(),
+                    target: head.target().to_vec(),
+                    version: head.version(),
+                    fields: head
+                        .headers()
+                        .iter()
+                        .map(|f| (f.name().to_vec(), f.value().to_vec()))
+                        .collect(),
+                    framing: head.framing(),
+                };
+            }
+            Event::RequestError(error) => {
+                let status = error.status_hint();
+                return Verdict::Error { error, status };
+            }
+            _ => {}
+        }
+    }
+    Verdict::Incomplete
+}
 
 /// Follows one connection's event stream and panics at the first broken promise.
 #[derive(Debug, Default)]
@@ -43,6 +159,9 @@ pub struct Checker {
     pub log: Vec<Event>,
     /// The body of the current request is complete (the auto-responder answers then).
     pub request_done: bool,
+    /// The status the waiting exchange should be answered with: a request error's suggested
+    /// status, else `200`.
+    pub status: u16,
 }
 
 impl Checker {
@@ -72,6 +191,7 @@ impl Checker {
                 self.exchange_open = true;
                 self.awaiting_response = true;
                 self.request_done = false;
+                self.status = 200;
                 self.body = Some((head.framing(), 0));
             }
             Event::Body(data) => {
@@ -105,6 +225,9 @@ impl Checker {
                 if !self.exchange_open {
                     self.exchange_open = true;
                     self.awaiting_response = true;
+                }
+                if self.awaiting_response {
+                    self.status = error.status_hint();
                 }
                 self.request_done = true;
             }
@@ -261,7 +384,8 @@ pub fn transmit(conn: &mut ServerConnection, wire: &mut Wire, mut budget: usize)
     moved
 }
 
-/// Answers a waiting request (or request error) with a small complete response.
+/// Answers a waiting request with a small complete `200` response, and a waiting request
+/// error with the status the error suggests.
 ///
 /// It waits for the end of the request body (or the error) so that how the bytes were split
 /// cannot change what happens: answering mid-body would discard a body that, split
@@ -270,7 +394,7 @@ pub fn auto_respond(conn: &mut ServerConnection, checker: &mut Checker) -> bool 
     if !checker.awaiting_response || !checker.request_done {
         return false;
     }
-    let status = 200;
+    let status = checker.status;
     let head = ResponseHead::new(status).with_header("Content-Type", "text/plain");
     match conn.send_response(&head, ResponseBody::Length(2)) {
         Ok(()) => {

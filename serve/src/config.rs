@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 use handler::exchange::Handler;
 
 use crate::log::{LogSink, NullSink};
+use crate::record::Recorder;
 
 /// A minimum transfer rate, as Kestrel's `MinRequestBodyDataRate`/`MinResponseDataRate`: after
 /// `grace`, a request body or a response that moves slower than `bytes_per_second` on average
@@ -128,6 +129,10 @@ pub struct ServerConfig {
     /// each line stamped with the peer and the time since the connection began (`--trace`;
     /// the format: [`trace`](crate::trace)). Off, a connection pays one branch per hook.
     pub trace: bool,
+    /// Record every connection's input (`--record`): opens a sink per connection, handed
+    /// each input as it arrives (the format: [`record`](crate::record)). `None`: nothing is
+    /// recorded, and a connection pays one branch per input.
+    pub recorder: Option<Arc<dyn Recorder>>,
     /// The wall clock your own handlers stamp `Date` headers and log lines with (they run
     /// off the loop, where no [`Now`](crate::Now) is passed in). The serve layer never calls
     /// a clock itself; replace this to run handlers under a fake clock.
@@ -147,6 +152,7 @@ impl fmt::Debug for ServerConfig {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("max_connections", &self.max_connections)
             .field("trace", &self.trace)
+            .field("recorder", &self.recorder.as_ref().map(|_| ".."))
             .finish_non_exhaustive()
     }
 }
@@ -172,6 +178,7 @@ impl ServerConfig {
             max_connections: 1024,
             log: Arc::new(NullSink),
             trace: false,
+            recorder: None,
             wall_clock: SystemTime::now,
         }
     }

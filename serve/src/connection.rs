@@ -18,6 +18,7 @@ use crate::config::ServerConfig;
 use crate::io::{Io, Transmit};
 use crate::pace::Pace;
 use crate::plan::{Queued, log_plan, queue};
+use crate::record::{Record, Recording};
 use crate::routes::{Command, HandlerJob};
 use crate::trace::Tracer;
 
@@ -79,6 +80,8 @@ pub struct Connection {
     now: Now,
     /// `Some` when [`ServerConfig::trace`] is on.
     trace: Option<Box<Tracer>>,
+    /// `Some` when [`ServerConfig::recorder`] recorded this connection (`--record`).
+    record: Option<Box<Recording>>,
 }
 
 impl Connection {
@@ -92,6 +95,7 @@ impl Connection {
         });
         Self {
             trace,
+            record: Recording::open(&config, peer, now),
             pace: Pace::new(now.instant),
             config,
             core,
@@ -131,6 +135,11 @@ impl Connection {
             let bytes = &self.core.recv_buf()[..n];
             trace.received(now.instant, bytes);
         }
+        if n > 0
+            && let Some(record) = &mut self.record
+        {
+            record.record(now.instant, Record::Data(&self.core.recv_buf()[..n]));
+        }
         self.core.commit_recv(n, now.instant);
         self.pace.received(n, now.instant);
         self.process();
@@ -142,6 +151,9 @@ impl Connection {
         if let Some(trace) = &self.trace {
             trace.received(now.instant, data);
         }
+        if let Some(record) = &mut self.record {
+            record.record(now.instant, Record::Data(data));
+        }
         self.core.receive(data, now.instant);
         self.pace.received(data.len(), now.instant);
         self.process();
@@ -152,6 +164,9 @@ impl Connection {
         self.tick(now);
         if let Some(trace) = &self.trace {
             trace.eof(now.instant);
+        }
+        if let Some(record) = &mut self.record {
+            record.record(now.instant, Record::Eof);
         }
         self.core.commit_recv(0, now.instant);
         self.core.receive_eof(now.instant);
@@ -265,6 +280,9 @@ impl Connection {
     /// Time passed; deadlines due at `now` fire (calling early is harmless).
     pub fn handle_timeout(&mut self, now: Now) {
         self.tick(now);
+        if let Some(record) = &mut self.record {
+            record.record(now.instant, Record::Timeout);
+        }
         let at = now.instant;
         self.core.handle_timeout(at);
         if self.stop_by.is_some_and(|t| t <= at) {

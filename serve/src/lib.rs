@@ -90,6 +90,7 @@ mod io;
 mod log;
 mod pace;
 mod plan;
+pub mod record;
 mod roster;
 mod routes;
 pub mod trace;

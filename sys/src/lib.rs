@@ -11,6 +11,7 @@
 //! - [`listener`], [`limits`], [`signals`], [`facts`], [`clock`]: the listening socket, the
 //!   descriptor limit, stop signals, what the server knows about itself, the time.
 //! - [`log`]: the log writer, a bounded queue that drops (and counts) rather than blocks.
+//! - [`record`]: `--record`, one file of input per connection.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -22,6 +23,7 @@ pub mod interfaces;
 pub mod limits;
 pub mod listener;
 pub mod log;
+pub mod record;
 pub mod script;
 pub mod signals;
 pub mod socket;

@@ -10,9 +10,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use bytes::Bytes;
-use protocol::testing::{Checker, Wire, push_merged, transmit};
+use protocol::testing::{Checker, Wire, push_merged, small_limits, transmit};
 use protocol::{
-    Config, Event, Limits, ParseMode, RequestError, ResponseBody, ResponseHead, ServerConnection,
+    Config, Event, ParseMode, RequestError, ResponseBody, ResponseHead, ServerConnection,
 };
 
 /// One origin for every fake clock in the run.
@@ -43,15 +43,7 @@ impl Setup {
             config.protocol_version = Bytes::from_static(b"HTTP/1.1");
         }
         if self.small {
-            let mut limits = Limits::default();
-            limits.max_request_line = 48;
-            limits.max_header_line = 40;
-            limits.max_headers = 5;
-            limits.max_head = 120;
-            limits.max_chunk_line = 12;
-            limits.max_trailer_bytes = 40;
-            limits.max_discard = 16;
-            config.limits = limits;
+            config.limits = small_limits();
         }
         Arc::new(config)
     }
