@@ -54,7 +54,7 @@ chmod 755 "$work" "$root"
 head -c 1024 /dev/urandom >"$root/small.bin"
 head -c $((1024 * 1024)) /dev/urandom >"$root/large.bin"
 mkdir -p "$root/dir"
-for i in $(seq -w 1 200); do head -c $((i * 37)) /dev/zero >"$root/dir/file-$i.txt"; done
+for i in $(seq -w 1 200); do head -c $((10#$i * 37)) /dev/zero >"$root/dir/file-$i.txt"; done
 chmod -R a+rX "$root"
 # name | path | extra wrk arguments
 WORKLOADS=("1KiB small.bin" "1MiB large.bin" "listing dir/" "1KiB-close small.bin close")
@@ -107,8 +107,7 @@ start_h2o() { # port
     cat >"$work/h2o.conf" <<CONF
 num-threads: 1
 access-log: /dev/null
-error-log: $work/h2o-error.log
-pid-file: $work/h2o.pid
+error-log: /dev/null
 listen:
   host: 127.0.0.1
   port: $1

@@ -1,5 +1,5 @@
 //! `--record` and `--replay`: the input of one connection, kept so that it can be fed through
-//! a [`Connection`](crate::Connection) again, deterministically.
+//! a [`Connection`] again, deterministically.
 //!
 //! Recording sits where input enters a connection (`handle_recv`, `handle_input`,
 //! `handle_eof`, `handle_timeout`): each is handed, as a [`Record`], to the [`RecordSink`]
