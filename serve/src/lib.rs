@@ -92,6 +92,7 @@ mod pace;
 mod plan;
 mod roster;
 mod routes;
+mod tls;
 pub mod trace;
 
 pub use cgi::exit_message;
