@@ -10,13 +10,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 /// The PEM label of a PKCS#8 key encrypted with a password.
 const ENCRYPTED_LABEL: &str = "ENCRYPTED PRIVATE KEY";
 
-/// The crypto provider (see `README.md`, *HTTPS*, for the choice).
-#[expect(
-    deprecated,
-    reason = "ring builds with the C compiler alone; rustls deprecates it only for lacking post-quantum key exchange"
-)]
+/// The crypto provider: aws-lc-rs (see `README.md`, *HTTPS*, for the choice over ring).
 pub(crate) fn provider() -> rustls::crypto::CryptoProvider {
-    rustls::crypto::ring::default_provider()
+    rustls::crypto::aws_lc_rs::default_provider()
 }
 
 /// The server configuration for a certificate chain (`cert`, which may hold the key too),
