@@ -56,7 +56,7 @@ chmod 755 "$work" "$root"
 head -c 1024 /dev/urandom >"$root/small.bin"
 head -c $((1024 * 1024)) /dev/urandom >"$root/large.bin"
 mkdir -p "$root/dir"
-for i in $(seq -w 1 200); do head -c $((i * 37)) /dev/zero >"$root/dir/file-$i.txt"; done
+for i in $(seq -w 1 200); do head -c $((10#$i * 37)) /dev/zero >"$root/dir/file-$i.txt"; done
 chmod -R a+rX "$root"
 # One certificate for every TLS listener.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
@@ -122,11 +122,13 @@ CONF
 }
 
 start_h2o() { # port
+    # h2o run as root writes its pid file after dropping to nobody.
+    mkdir -p "$work/h2o" && chmod 1777 "$work/h2o"
     cat >"$work/h2o.conf" <<CONF
 num-threads: 1
 access-log: /dev/null
 error-log: $work/h2o-error.log
-pid-file: $work/h2o.pid
+pid-file: $work/h2o/h2o.pid
 listen:
   host: 127.0.0.1
   port: $1
