@@ -2,7 +2,9 @@
 # Load benchmark: our runtimes, nginx (1 worker, sendfile), h2o (1 thread) and Python's
 # http.server, each pinned to one core and driven by wrk from the other core, on loopback, in
 # one run. Workloads: a 1 KiB and a 1 MiB file over keep-alive, a listing of 200 files
-# (nginx's autoindex, h2o's dirlisting), and the 1 KiB file with `Connection: close`.
+# (nginx's autoindex, h2o's dirlisting), the 1 KiB file with `Connection: close`, and the 1 KiB
+# file over keep-alive HTTPS (one self-signed P-256 certificate made here with openssl for every
+# server; each server listens for TLS on its port + 1000; Python only from 3.14, else 0).
 # Prints requests/s per server and workload, and each ratio to nginx, h2o and python.
 #
 #   bench/load.sh                 # all servers, 10 s per measurement
@@ -56,8 +58,13 @@ head -c $((1024 * 1024)) /dev/urandom >"$root/large.bin"
 mkdir -p "$root/dir"
 for i in $(seq -w 1 200); do head -c $((10#$i * 37)) /dev/zero >"$root/dir/file-$i.txt"; done
 chmod -R a+rX "$root"
+# One certificate for every TLS listener.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+chmod 644 "$work/key.pem" "$work/cert.pem"
+TLS_OFFSET=1000
 # name | path | extra wrk arguments
-WORKLOADS=("1KiB small.bin" "1MiB large.bin" "listing dir/" "1KiB-close small.bin close")
+WORKLOADS=("1KiB small.bin" "1MiB large.bin" "listing dir/" "1KiB-close small.bin close" "1KiB-tls small.bin tls")
 
 wait_port() {
     for _ in $(seq 100); do
@@ -76,6 +83,11 @@ start_ours() { # runtime port
         >/dev/null 2>&1 &
     pids+=($!)
     wait_port "$2"
+    # The same server over TLS, beside it (idle while the other is measured).
+    taskset -c "$SERVER_CPU" "$BIN" $(($2 + TLS_OFFSET)) -b 127.0.0.1 -d "$root" -p HTTP/1.1 --runtime "$1" \
+        "${extra[@]}" --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" >/dev/null 2>&1 &
+    pids+=($!)
+    wait_port $(($2 + TLS_OFFSET))
 }
 
 start_nginx() { # port
@@ -97,6 +109,12 @@ http {
     uwsgi_temp_path $work/nginx;
     scgi_temp_path $work/nginx;
     server { listen 127.0.0.1:$1; root $root; location /dir/ { autoindex on; } }
+    server {
+        listen 127.0.0.1:$(($1 + TLS_OFFSET)) ssl;
+        ssl_certificate $work/cert.pem;
+        ssl_certificate_key $work/key.pem;
+        root $root;
+    }
 }
 CONF
     taskset -c "$SERVER_CPU" "$NGINX" -c "$work/nginx.conf" -p "$work/nginx"
@@ -104,13 +122,22 @@ CONF
 }
 
 start_h2o() { # port
+    # h2o run as root writes its pid file after dropping to nobody.
+    mkdir -p "$work/h2o" && chmod 1777 "$work/h2o"
     cat >"$work/h2o.conf" <<CONF
 num-threads: 1
 access-log: /dev/null
-error-log: /dev/null
+error-log: $work/h2o-error.log
+pid-file: $work/h2o/h2o.pid
 listen:
   host: 127.0.0.1
   port: $1
+listen:
+  host: 127.0.0.1
+  port: $(($1 + TLS_OFFSET))
+  ssl:
+    certificate-file: $work/cert.pem
+    key-file: $work/key.pem
 hosts:
   default:
     paths:
@@ -127,19 +154,27 @@ start_python() { # port
     taskset -c "$SERVER_CPU" python3 -m http.server "$1" -b 127.0.0.1 -d "$root" -p HTTP/1.1 >/dev/null 2>&1 &
     pids+=($!)
     wait_port "$1"
+    # HTTPS from Python 3.14 on; older ones have no --tls-cert (their row reads 0).
+    if python3 -c 'import sys; sys.exit(sys.version_info < (3, 14))'; then
+        taskset -c "$SERVER_CPU" python3 -m http.server $(($1 + TLS_OFFSET)) -b 127.0.0.1 -d "$root" \
+            -p HTTP/1.1 --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" >/dev/null 2>&1 &
+        pids+=($!)
+        wait_port $(($1 + TLS_OFFSET))
+    fi
 }
 
-check() { # port path -> fails unless the path answers 200 (every server, before timing)
+check() { # url -> fails unless it answers 200 (every server, before timing)
     local code
-    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/$2" 2>/dev/null || echo 000)
-    [ "$code" = 200 ] || { echo "127.0.0.1:$1/$2 answered $code" >&2; return 1; }
+    code=$(curl -s --cacert "$work/cert.pem" -o /dev/null -w '%{http_code}' "$1" 2>/dev/null || echo 000)
+    [ "$code" = 200 ] || { echo "$1 answered $code" >&2; return 1; }
 }
 
-measure() { # port path [close] -> requests/s (0 when any response was not a 2xx)
-    local extra=()
+measure() { # port path [close|tls] -> requests/s (0 when any response was not a 2xx)
+    local extra=() url="http://127.0.0.1:$1/$2"
     [ "${3:-}" = close ] && extra=(-H "Connection: close")
-    check "$1" "$2" || { echo 0; return; }
-    taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "${extra[@]}" "http://127.0.0.1:$1/$2" 2>/dev/null |
+    [ "${3:-}" = tls ] && url="https://127.0.0.1:$(($1 + TLS_OFFSET))/$2"
+    check "$url" || { echo 0; return; }
+    taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "${extra[@]}" "$url" 2>/dev/null |
         awk '/Non-2xx/ {bad = 1} /Requests\/sec/ {r = $2} END {print (bad ? 0 : r)}'
 }
 
@@ -162,7 +197,9 @@ for server in "${servers[@]}"; do
     if [ "$server" = nginx ]; then
         kill "$(cat "$work/nginx.pid")"; rm -f "$work/nginx.pid"
     else
-        kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+        # The server, and its TLS twin when it has one.
+        for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+        pids=()
     fi
 done
 

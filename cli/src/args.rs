@@ -181,20 +181,36 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) trace: bool,
 
+    /// Serve HTTPS with this certificate chain (PEM; may hold the key too).
+    #[arg(long = "tls-cert", value_name = "PATH")]
+    pub(crate) tls_cert: Option<PathBuf>,
+
+    /// The TLS key (PEM), when it is not in the --tls-cert file.
+    #[arg(long = "tls-key", value_name = "PATH")]
+    pub(crate) tls_key: Option<PathBuf>,
+
+    /// A file holding the password of an encrypted TLS key.
+    #[arg(long = "tls-password-file", value_name = "PATH")]
+    pub(crate) tls_password_file: Option<PathBuf>,
+
+    /// Drop a TLS connection whose handshake is not done within this many seconds.
+    #[arg(long = "tls-handshake-timeout", value_name = "SECONDS", default_value = "10", value_parser = parse_positive_seconds, hide = true)]
+    pub(crate) tls_handshake_timeout: Duration,
+
     /// Answer every request with a JSON description of how it was parsed (HTTP Garden's
     /// echo origin format: method, uri, version, headers and body, base64-encoded).
     #[arg(long, conflicts_with_all = ["upload", "cgi"])]
     pub(crate) echo: bool,
 
     /// Record each connection's input (bytes with their times, end of stream, timeouts) to a
-    /// file of its own in DIR, for `--replay`.
-    #[arg(long, value_name = "DIR", conflicts_with = "replay")]
+    /// file of its own in DIR, for `--replay` (not with TLS: what arrives is ciphertext).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["replay", "tls_cert"])]
     pub(crate) record: Option<PathBuf>,
 
     /// Replay a recorded connection through the server, with the other flags given (such as
     /// `-d DIR`), and print its trace on stdout; nothing is bound. Files, listings and error
     /// pages replay; CGI scripts and `--echo`/`--upload` handlers do not.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "tls_cert")]
     pub(crate) replay: Option<PathBuf>,
 }
 

@@ -9,6 +9,7 @@
 
 mod args;
 mod runtimes;
+mod tls;
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -43,6 +44,7 @@ fn run(args: &Args) -> Result<(), String> {
     if let Some(file) = &args.replay {
         return replay(args, file);
     }
+    let tls = tls_config(args)?;
     let directory = serve_directory(args.directory.as_deref())?;
     let settings = settings(args, directory)?;
     let address = args.address()?;
@@ -74,6 +76,8 @@ fn run(args: &Args) -> Result<(), String> {
         }
         config.recorder = Some(Arc::new(sys::record::DirRecorder::new(dir)));
     }
+    config.tls = tls;
+    config.tls_handshake_timeout = args.tls_handshake_timeout;
     if args.echo {
         config.routes = Some(Arc::new(serve::Echo::default()));
     } else if args.upload {
@@ -108,7 +112,7 @@ fn run(args: &Args) -> Result<(), String> {
         },
     )
     .map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    print_banner(local);
+    print_banner(local, args.tls_cert.is_some());
     let served = (running.serve)();
     log.flush(Duration::from_secs(2));
     served.map_err(|e| format!("server failed: {e}"))
@@ -197,24 +201,47 @@ fn settings(args: &Args, directory: std::path::PathBuf) -> Result<handler::Setti
     Ok(settings)
 }
 
+/// `--tls-*`: CPython's checks, in its order, then the certificate and key.
+fn tls_config(args: &Args) -> Result<Option<Arc<rustls::ServerConfig>>, String> {
+    if args.tls_cert.is_none() && args.tls_key.is_some() {
+        return Err("--tls-key requires --tls-cert to be set".to_owned());
+    }
+    let password = match &args.tls_password_file {
+        None => None,
+        Some(_) if args.tls_cert.is_none() => {
+            return Err("--tls-password-file requires --tls-cert to be set".to_owned());
+        }
+        Some(path) => Some(tls::read_password(path)?),
+    };
+    let Some(cert) = &args.tls_cert else {
+        return Ok(None);
+    };
+    tls::server_config(cert, args.tls_key.as_deref(), password.as_deref()).map(Some)
+}
+
 /// CPython's startup line, then (bound to every interface) each URL the server is reachable
 /// at, as miniserve prints them; flushed at once so scripts waiting for it see it.
-fn print_banner(local: SocketAddr) {
+fn print_banner(local: SocketAddr, https: bool) {
     let host = local.ip().to_string();
     let port = local.port();
+    let (name, scheme) = if https {
+        ("HTTPS", "https")
+    } else {
+        ("HTTP", "http")
+    };
     let mut text = format!(
-        "Serving HTTP on {host} port {port} (http://{}:{port}/) ...\n",
+        "Serving {name} on {host} port {port} ({scheme}://{}:{port}/) ...\n",
         url_host(local.ip())
     );
     if local.ip().is_unspecified() {
         text.push_str("Available at:\n");
-        let _ = writeln!(text, "  http://localhost:{port}/");
+        let _ = writeln!(text, "  {scheme}://localhost:{port}/");
         for ip in sys::interfaces::local_addresses() {
             // A socket bound to `::` is dual-stack; one bound to 0.0.0.0 answers IPv4 only.
             if local.is_ipv4() && ip.is_ipv6() {
                 continue;
             }
-            let _ = writeln!(text, "  http://{}:{port}/", url_host(ip));
+            let _ = writeln!(text, "  {scheme}://{}:{port}/", url_host(ip));
         }
     }
     let mut out = std::io::stdout().lock();

@@ -137,6 +137,12 @@ pub struct ServerConfig {
     /// off the loop, where no [`Now`](crate::Now) is passed in). The serve layer never calls
     /// a clock itself; replace this to run handlers under a fake clock.
     pub wall_clock: fn() -> SystemTime,
+    /// HTTPS: every connection speaks TLS with this rustls configuration (certificate, key,
+    /// ALPN, crypto provider: all yours). `None`: plain HTTP. See the crate docs, *HTTPS*.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Under TLS, drop a connection whose handshake is not done this long after it was
+    /// accepted (a client that connects and says nothing, or speaks plain HTTP).
+    pub tls_handshake_timeout: Duration,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -153,6 +159,8 @@ impl fmt::Debug for ServerConfig {
             .field("max_connections", &self.max_connections)
             .field("trace", &self.trace)
             .field("recorder", &self.recorder.as_ref().map(|_| ".."))
+            .field("tls", &self.tls.is_some())
+            .field("tls_handshake_timeout", &self.tls_handshake_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -160,7 +168,7 @@ impl fmt::Debug for ServerConfig {
 impl ServerConfig {
     /// The defaults: files (and CGI, if `settings` enable it), the core's default policy,
     /// a 60 s CGI limit, a 60 s send timeout, [`MinRate::default`], a 5 s stop deadline,
-    /// 1,024 connections, no log and no trace.
+    /// 1,024 connections, no log, no trace, no TLS (a 10 s handshake timeout when set).
     #[expect(
         clippy::disallowed_methods,
         reason = "the default wall clock is a function handed to handler threads, never called here"
@@ -180,6 +188,8 @@ impl ServerConfig {
             trace: false,
             recorder: None,
             wall_clock: SystemTime::now,
+            tls: None,
+            tls_handshake_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -20,6 +20,7 @@ use crate::pace::Pace;
 use crate::plan::{Queued, log_plan, queue};
 use crate::record::{Record, Recording};
 use crate::routes::{Command, HandlerJob};
+use crate::tls::{Phase, Tls};
 use crate::trace::Tracer;
 
 /// How long a script whose output ended may take to exit on its own before its group is
@@ -82,12 +83,22 @@ pub struct Connection {
     trace: Option<Box<Tracer>>,
     /// `Some` when [`ServerConfig::recorder`] recorded this connection (`--record`).
     record: Option<Box<Recording>>,
+    /// `Some` when [`ServerConfig::tls`] is set (see the TLS section below).
+    tls: Option<Box<Tls>>,
 }
 
 impl Connection {
     /// A connection from `peer`, accepted at `now`.
     pub fn new(config: Arc<ServerConfig>, peer: SocketAddr, now: Now) -> Self {
-        let core = ServerConnection::new(Arc::clone(&config.protocol), now.instant);
+        let mut core = ServerConnection::new(Arc::clone(&config.protocol), now.instant);
+        let tls = config.tls.as_ref().and_then(|tls| {
+            let deadline = now.instant.checked_add(config.tls_handshake_timeout);
+            // A configuration rustls refuses cannot serve anyone: the connection just closes.
+            Tls::new(tls, deadline).map(Box::new).ok().or_else(|| {
+                core.abort();
+                None
+            })
+        });
         let trace = config.trace.then(|| {
             let mut tracer = Tracer::new(Arc::clone(&config.log), peer, now.instant);
             tracer.state(now.instant, core.state());
@@ -105,6 +116,7 @@ impl Connection {
             io: VecDeque::new(),
             stop_by: None,
             now,
+            tls,
         }
     }
 
@@ -122,12 +134,19 @@ impl Connection {
 
     /// Spare room to read the socket into; report with [`handle_recv`](Self::handle_recv).
     pub fn recv_buf(&mut self) -> &mut [u8] {
+        if let Some(tls) = &mut self.tls {
+            return tls.recv_buf();
+        }
         self.core.recv_buf()
     }
 
     /// `n` bytes were read into [`recv_buf`](Self::recv_buf) (`0` just returns the room).
     pub fn handle_recv(&mut self, n: usize, now: Now) {
         self.tick(now);
+        if self.tls.is_some() {
+            self.tls_receive(None, n);
+            return;
+        }
         if n > 0
             && let Some(trace) = &self.trace
         {
@@ -148,6 +167,10 @@ impl Connection {
     /// Bytes read from the socket (copied).
     pub fn handle_input(&mut self, data: &[u8], now: Now) {
         self.tick(now);
+        if self.tls.is_some() {
+            self.tls_receive(Some(data), data.len());
+            return;
+        }
         if let Some(trace) = &self.trace {
             trace.received(now.instant, data);
         }
@@ -162,6 +185,15 @@ impl Connection {
     /// The peer closed its side (a read returned 0).
     pub fn handle_eof(&mut self, now: Now) {
         self.tick(now);
+        if self
+            .tls
+            .as_ref()
+            .is_some_and(|tls| matches!(tls.phase(), Phase::Rejected | Phase::Failed))
+        {
+            // The refusal is out; nothing more will be said.
+            self.abort();
+            return;
+        }
         if let Some(trace) = &self.trace {
             trace.eof(now.instant);
         }
@@ -190,6 +222,9 @@ impl Connection {
 
     /// What to write next, if anything.
     pub fn poll_transmit(&mut self) -> Option<Transmit<'_>> {
+        if self.tls.is_some() {
+            return self.tls_poll_transmit();
+        }
         let external = match self.core.poll_transmit()? {
             protocol::Transmit::Bytes(_) => {
                 if let Some(span) = &mut self.file {
@@ -226,15 +261,31 @@ impl Connection {
     /// Fills `out` with the queued bytes for one vectored write ([`Transmit::Write`]);
     /// returns how many slices were filled.
     pub fn io_slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        if let Some(tls) = &self.tls {
+            return tls.io_slices(out);
+        }
         self.core.fill_io_slices(out)
     }
 
     /// `n` bytes of the current transmit reached the socket.
     pub fn handle_sent(&mut self, n: usize, now: Now) {
         self.tick(now);
+        if let Some(tls) = &mut self.tls {
+            tls.sent(n);
+            self.pace.sent(n, now.instant);
+            self.process();
+            return;
+        }
         if let Some(trace) = &self.trace {
             self.trace_sent(trace, n, now.instant);
         }
+        self.advance_span(n);
+        self.pace.sent(n, now.instant);
+        self.process();
+    }
+
+    /// `n` bytes of the core's output left it (sent, or encrypted under TLS).
+    fn advance_span(&mut self, n: usize) {
         let mut span_done = false;
         if let Some(span) = &mut self.file
             && let Some(left) = span.sending
@@ -250,12 +301,10 @@ impl Connection {
             }
         }
         self.core.advance_transmit(n);
-        self.pace.sent(n, now.instant);
         if span_done {
             // Spans done: an idle keep-alive connection must not keep the file open.
             self.file = None;
         }
-        self.process();
     }
 
     // ----- time and lifecycle -----
@@ -271,6 +320,7 @@ impl Connection {
             job,
             self.pace.deadline(&self.config),
             self.stop_by,
+            self.tls.as_ref().and_then(|tls| tls.deadline()),
         ]
         .into_iter()
         .flatten()
@@ -286,6 +336,15 @@ impl Connection {
         let at = now.instant;
         self.core.handle_timeout(at);
         if self.stop_by.is_some_and(|t| t <= at) {
+            self.abort();
+            return;
+        }
+        if let Some(tls) = &self.tls
+            && tls.deadline().is_some_and(|t| t <= at)
+        {
+            if tls.phase() == Phase::Handshaking {
+                self.log("TLS handshake timed out");
+            }
             self.abort();
             return;
         }
@@ -483,6 +542,109 @@ impl Connection {
         matches!(self.job.as_ref(), Some(Job::Handler(run)) if run.is_waiting())
     }
 
+    // ----- TLS (when ServerConfig::tls is set) -----
+
+    /// Under TLS, bytes of the file span of [`Transmit::ReadFile`], read at its offset: they
+    /// are encrypted and leave as [`Transmit::Write`]. An empty `data` means the file shrank:
+    /// call [`abort`](Self::abort) instead.
+    pub fn handle_file_bytes(&mut self, data: &[u8], now: Now) {
+        self.tick(now);
+        let Some(tls) = &mut self.tls else {
+            return;
+        };
+        tls.encrypt(&[IoSlice::new(data)]);
+        if let Some(trace) = &self.trace {
+            let offset = self.file.as_ref().and_then(|f| f.offsets.front().copied());
+            trace.sendfile(now.instant, data.len(), offset);
+        }
+        self.advance_span(data.len());
+        self.process();
+    }
+
+    /// Ciphertext came in (`data`, or the first `n` bytes of the TLS read room): plaintext
+    /// goes on to the core.
+    fn tls_receive(&mut self, data: Option<&[u8]>, n: usize) {
+        let Some(tls) = &mut self.tls else {
+            return;
+        };
+        let mut plain = Vec::new();
+        let result = match data {
+            Some(data) => tls.receive(data, &mut plain),
+            None => tls.receive_room(n, &mut plain),
+        };
+        self.pace.received(n, self.now.instant);
+        if let Err(refused) = result {
+            self.log(&crate::tls::describe(&refused));
+        }
+        if !plain.is_empty() {
+            if let Some(trace) = &self.trace {
+                trace.received(self.now.instant, &plain);
+            }
+            self.core.receive(&plain, self.now.instant);
+        }
+        self.process();
+    }
+
+    /// [`poll_transmit`](Self::poll_transmit) under TLS: ciphertext first; then the core's
+    /// bytes are encrypted, and a file span is asked for as [`Transmit::ReadFile`].
+    fn tls_poll_transmit(&mut self) -> Option<Transmit<'_>> {
+        loop {
+            let tls = self.tls.as_mut()?;
+            if tls.has_output() {
+                return Some(Transmit::Write);
+            }
+            if tls.take_shutdown() {
+                return Some(Transmit::Shutdown);
+            }
+            if !tls.has_room() || tls.is_closing() {
+                return None;
+            }
+            let len = match self.core.poll_transmit()? {
+                protocol::Transmit::Bytes(_) => {
+                    let mut slices = [IoSlice::new(&[]); 64];
+                    let count = self.core.fill_io_slices(&mut slices);
+                    let mut n = 0;
+                    let mut end = 0;
+                    while end < count && n < crate::tls::ENCRYPT_CHUNK {
+                        n += slices[end].len();
+                        end += 1;
+                    }
+                    tls.encrypt(&slices[..end]);
+                    if let Some(trace) = &self.trace {
+                        trace.sent(self.now.instant, &slices[..end], n);
+                    }
+                    if let Some(span) = &mut self.file {
+                        span.sending = None;
+                    }
+                    self.core.advance_transmit(n);
+                    continue;
+                }
+                protocol::Transmit::External(len) => len,
+                // Anything else (today only Shutdown) ends the output: close_notify first.
+                _ => {
+                    tls.close();
+                    self.file = None;
+                    if let Some(trace) = &mut self.trace {
+                        trace.shutdown(self.now.instant);
+                        trace.state(self.now.instant, self.core.state());
+                    }
+                    continue;
+                }
+            };
+            let Some(offset) = self.file.as_ref().and_then(|f| f.offsets.front().copied()) else {
+                self.abort();
+                return None;
+            };
+            let span = self.file.as_mut()?;
+            span.sending = Some(len);
+            return Some(Transmit::ReadFile {
+                file: &span.file,
+                offset,
+                len: len.min(crate::tls::ENCRYPT_CHUNK as u64),
+            });
+        }
+    }
+
     // ----- the machine -----
 
     /// What `handle_sent` reports, traced before the core lets go of it.
@@ -534,7 +696,9 @@ impl Connection {
             self.end_job();
         }
         self.trace_state();
-        let (pending, receiving) = (self.core.has_pending_output(), self.receiving());
+        let pending =
+            self.core.has_pending_output() || self.tls.as_ref().is_some_and(|tls| tls.has_output());
+        let receiving = self.receiving();
         self.pace
             .update(&self.config, pending, receiving, self.now.instant);
     }

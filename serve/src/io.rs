@@ -29,6 +29,19 @@ pub enum Transmit<'a> {
         /// What is left of the span.
         len: u64,
     },
+    /// Under TLS, where a file span cannot go out with `sendfile`: read up to `len` bytes of
+    /// `file` from `offset` (one `pread`) and hand them to
+    /// [`Connection::handle_file_bytes`](crate::Connection::handle_file_bytes), which
+    /// encrypts them; the ciphertext then comes out as [`Transmit::Write`]. Reading 0 bytes
+    /// means the file shrank: [`abort`](crate::Connection::abort).
+    ReadFile {
+        /// The open file.
+        file: &'a File,
+        /// Where the span continues.
+        offset: u64,
+        /// The most to read now.
+        len: u64,
+    },
     /// Everything is written: shut down the write side and keep reading (the core drains and
     /// discards) until [`is_closed`](crate::Connection::is_closed).
     Shutdown,

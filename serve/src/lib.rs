@@ -80,6 +80,44 @@
 //! assert!(text.ends_with("\r\n\r\nhello\n"));
 //! ```
 
+//!
+//! # HTTPS
+//!
+//! Set [`ServerConfig::tls`] to a `rustls::ServerConfig` (your certificate, key, ALPN and
+//! crypto provider) and every connection speaks TLS, on every runtime: the runtime keeps
+//! moving bytes (now ciphertext), and the connection decrypts what it receives and encrypts
+//! what it sends. A file span cannot go out with `sendfile` under TLS, so the connection
+//! asks for [`Transmit::ReadFile`] instead: read the span and hand the bytes to
+//! [`Connection::handle_file_bytes`] (`sys::socket::flush` does). A connection whose
+//! handshake is not done within [`ServerConfig::tls_handshake_timeout`] is dropped; plain
+//! HTTP gets a plaintext `400` and a close.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use serve::{Facts, ServerConfig};
+//!
+//! // A certificate and its key: from your files in real life.
+//! let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+//! let chain = vec![made.cert.der().clone()];
+//! let key = rustls::pki_types::PrivateKeyDer::try_from(made.signing_key.serialize_der()).unwrap();
+//! let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+//! let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+//!     .with_safe_default_protocol_versions()
+//!     .unwrap()
+//!     .with_no_client_auth()
+//!     .with_single_cert(chain, key)
+//!     .unwrap();
+//! tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+//!
+//! let facts = Facts::new("127.0.0.1:8443".parse().unwrap(), "localhost");
+//! let mut config = ServerConfig::new(handler::Settings::new("/srv/www"), facts);
+//! config.tls = Some(Arc::new(tls));
+//! // Then, as for plain HTTP: runtime_mio::MioServer, runtime_smol::SmolServer,
+//! // runtime_std::ThreadingHttpServer or your own loop around sys::drive::Driver.
+//! let config = Arc::new(config);
+//! # let _ = config;
+//! ```
+
 #![deny(missing_docs)]
 
 mod cgi;
@@ -93,6 +131,7 @@ mod plan;
 pub mod record;
 mod roster;
 mod routes;
+mod tls;
 pub mod trace;
 
 pub use cgi::exit_message;

@@ -331,6 +331,12 @@ fn drain(conn: &mut Connection, now: Now) {
                     conn.handle_sent(usize::try_from(len).unwrap_or(usize::MAX), now);
                 }
                 Transmit::Shutdown => break,
+                // TLS sessions are not replayed: what was received is ciphertext, and the
+                // keys of a session are never the same twice.
+                Transmit::ReadFile { .. } => {
+                    conn.abort();
+                    return;
+                }
             }
         }
         while let Some(io) = conn.poll_io() {

@@ -1,6 +1,6 @@
 //! Moving a [`Connection`]'s bytes through a socket: its output with one vectored write or a
-//! `sendfile(2)` span, its input straight into the core's buffer. Works on blocking and
-//! non-blocking sockets alike: a `WouldBlock` is reported, never retried here.
+//! `sendfile(2)` span (under TLS, a `pread` of the span for the connection to encrypt), its
+//! input straight into the core's buffer. Works on blocking and non-blocking sockets alike: a `WouldBlock` is reported, never retried here.
 //!
 //! `std::io::copy` from a `File` to a `TcpStream` does not use sendfile (measured: 8 KiB
 //! read/sendto pairs), so a span is moved with rustix, which keeps this crate free of
@@ -46,6 +46,17 @@ pub fn flush(conn: &mut Connection, socket: &TcpStream) -> io::Result<Flushed> {
                 match send_span(socket, file, offset, len) {
                     Ok(0) => Err(io::ErrorKind::UnexpectedEof.into()),
                     other => other,
+                }
+            }
+            Some(Transmit::ReadFile { file, offset, len }) => {
+                // TLS: the span's plaintext is read here and encrypted by the connection.
+                match read_span(file, offset, len) {
+                    Ok(bytes) if bytes.is_empty() => Err(io::ErrorKind::UnexpectedEof.into()),
+                    Ok(bytes) => {
+                        conn.handle_file_bytes(&bytes, now());
+                        continue;
+                    }
+                    Err(e) => Err(e),
                 }
             }
             Some(_) => {
@@ -100,6 +111,21 @@ fn copy_span(mut socket: &TcpStream, file: &File, offset: u64, count: usize) -> 
         return Ok(0);
     }
     socket.write(&buf[..n])
+}
+
+/// One `pread` of up to `len` bytes of `file` from `offset` (empty: the file ended early).
+fn read_span(file: &File, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0; usize::try_from(len).unwrap_or(usize::MAX).min(64 * 1024)];
+    loop {
+        match file.read_at(&mut buf, offset) {
+            Ok(n) => {
+                buf.truncate(n);
+                return Ok(buf);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// How far [`receive`] got.

@@ -348,9 +348,13 @@ impl Drop for Server {
     }
 }
 
-/// `Serving HTTP on 127.0.0.1 port 8000 (http://127.0.0.1:8000/) ...` -> the address.
+/// `Serving HTTP on 127.0.0.1 port 8000 (http://127.0.0.1:8000/) ...` -> the address (or
+/// `Serving HTTPS ... (https://...)` under TLS).
 pub fn parse_banner(line: &str) -> Option<SocketAddr> {
-    let rest = line.strip_prefix("Serving HTTP on ")?;
+    let (rest, scheme) = match line.strip_prefix("Serving HTTPS on ") {
+        Some(rest) => (rest, "https"),
+        None => (line.strip_prefix("Serving HTTP on ")?, "http"),
+    };
     let (host, rest) = rest.split_once(" port ")?;
     let (port, rest) = rest.split_once(' ')?;
     let port: u16 = port.parse().ok()?;
@@ -359,7 +363,7 @@ pub fn parse_banner(line: &str) -> Option<SocketAddr> {
     } else {
         host.to_owned()
     };
-    if rest != format!("(http://{url_host}:{port}/) ...") {
+    if rest != format!("({scheme}://{url_host}:{port}/) ...") {
         return None;
     }
     let ip: std::net::IpAddr = host.parse().ok()?;

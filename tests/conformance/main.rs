@@ -26,4 +26,5 @@ mod lifecycle;
 mod logging;
 mod paths;
 mod ranges;
+mod tls;
 mod uploads;
