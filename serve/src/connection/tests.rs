@@ -9,6 +9,7 @@ use handler::exchange::{Exchange, Handler};
 
 use super::*;
 use crate::config::Facts;
+use crate::routes::Command;
 
 struct Hello;
 
