@@ -68,7 +68,9 @@ pub struct Connection {
     config: Arc<ServerConfig>,
     core: ServerConnection,
     peer: SocketAddr,
-    file: Option<FileSpan>,
+    /// Boxed: most of a connection's life has no file in flight, and an idle connection
+    /// should not carry its room.
+    file: Option<Box<FileSpan>>,
     job: Option<Job>,
     io: VecDeque<Io>,
     pace: Pace,

@@ -160,11 +160,11 @@ impl Connection {
             Err(_) => self.core.abort(),
             Ok(Queued::Done) => {}
             Ok(Queued::File(file, offsets)) => {
-                self.file = Some(FileSpan {
+                self.file = Some(Box::new(FileSpan {
                     file,
                     offsets,
                     sending: None,
-                });
+                }));
             }
             Ok(Queued::Cgi { spec, response }) => {
                 let deadline = self
