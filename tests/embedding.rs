@@ -1,19 +1,24 @@
-//! The blocking runtime over real sockets: your handler runs on the connection's thread,
+//! Your own handler, embedded on every runtime, over real sockets: it runs off the event loop,
 //! reads request bodies (by length, chunked, large, after 100-continue), writes large bodies
 //! under backpressure, and loses only its connection when it panics; at the cap the
-//! longest-idle connection makes room; `HttpServer` serves one connection at a time; a
-//! graceful stop closes idle connections, lets a busy one finish, refuses new ones and
-//! returns from `serve_forever`.
+//! longest-idle connection makes room; a graceful stop closes idle connections, lets a busy
+//! one finish, refuses new ones and returns from `serve_forever`. Then what only one runtime
+//! has: std's `HttpServer` (one connection at a time), smol's handlers on its blocking pool,
+//! mio's handlers on the loop.
 //!
-//! (Files and CGI are covered for every runtime by the workspace's conformance suite.)
+//! Each runtime is started through its own embedding API (not the CLI), with the same
+//! `serve::ServerConfig`. Files and CGI are covered for every runtime by the conformance suite.
+
+#[macro_use]
+mod common;
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use runtime_std::{Exchange, Handler, HttpServer, StopHandle, ThreadingHttpServer};
+use handler::exchange::{Exchange, Handler};
 
 const BIG: usize = 4 << 20;
 
@@ -56,13 +61,37 @@ impl Handler for Echo {
     }
 }
 
+/// A server on a thread of its own, and how to stop it.
 struct Running {
     addr: SocketAddr,
-    stop: StopHandle,
+    stop: StopFn,
     thread: JoinHandle<io::Result<()>>,
 }
 
-fn config(max_connections: usize) -> Arc<serve::ServerConfig> {
+impl Running {
+    fn stop(&self) {
+        (self.stop)();
+    }
+}
+
+/// What a test varies.
+#[derive(Clone, Copy)]
+struct Options {
+    max_connections: usize,
+    /// Threads for handlers (smol, mio); 0: smol's blocking pool, mio's loop.
+    handler_threads: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            max_connections: 64,
+            handler_threads: 2,
+        }
+    }
+}
+
+fn config(options: &Options) -> Arc<serve::ServerConfig> {
     let facts = serve::Facts::new("127.0.0.1:0".parse().unwrap(), "localhost");
     let mut settings = handler::Settings::new(".");
     settings.protocol_version = "HTTP/1.1".into();
@@ -71,24 +100,60 @@ fn config(max_connections: usize) -> Arc<serve::ServerConfig> {
     protocol.protocol_version = "HTTP/1.1".into();
     config.protocol = Arc::new(protocol);
     config.routes = Some(Arc::new(Echo));
-    config.max_connections = max_connections;
+    config.max_connections = options.max_connections;
     Arc::new(config)
 }
 
-fn listener() -> std::net::TcpListener {
+fn listener() -> TcpListener {
     sys::listener::bind("127.0.0.1:0".parse().unwrap(), 128, false).unwrap()
 }
 
-fn start_with(max_connections: usize) -> Running {
-    let server = ThreadingHttpServer::new(listener(), config(max_connections)).unwrap();
-    let addr = server.local_addr();
-    let stop = server.stop_handle();
-    let thread = std::thread::spawn(move || server.serve_forever());
-    Running { addr, stop, thread }
-}
+/// Stops a server from another thread.
+type StopFn = Box<dyn Fn() + Send + Sync>;
+/// Serves until stopped.
+type ServeFn = Box<dyn FnOnce() -> io::Result<()> + Send>;
 
-fn start() -> Running {
-    start_with(64)
+/// Starts runtime `rt` with `options`, through its own API.
+fn start(rt: &str, options: Options) -> Running {
+    let config = config(&options);
+    let (addr, stop, serve): (SocketAddr, StopFn, ServeFn) = match rt {
+        "std" => {
+            let server = runtime_std::ThreadingHttpServer::new(listener(), config).unwrap();
+            let stop = server.stop_handle();
+            (
+                server.local_addr(),
+                Box::new(move || stop.stop()),
+                Box::new(move || server.serve_forever()),
+            )
+        }
+        "smol" => {
+            let server = runtime_smol::SmolServer::new(listener(), config)
+                .unwrap()
+                .with_workers(2)
+                .with_handler_threads(options.handler_threads);
+            let stop = server.stop_handle();
+            (
+                server.local_addr(),
+                Box::new(move || stop.stop()),
+                Box::new(move || server.serve_forever()),
+            )
+        }
+        "mio" => {
+            let server = runtime_mio::MioServer::new(listener(), config)
+                .unwrap()
+                .with_workers(1)
+                .with_handler_threads(options.handler_threads);
+            let stop = server.stop_handle();
+            (
+                server.local_addr(),
+                Box::new(move || stop.stop()),
+                Box::new(move || server.serve_forever()),
+            )
+        }
+        other => panic!("no runtime {other}"),
+    };
+    let thread = std::thread::spawn(serve);
+    Running { addr, stop, thread }
 }
 
 fn connect(addr: SocketAddr) -> TcpStream {
@@ -122,9 +187,8 @@ fn closed(stream: &mut TcpStream) -> bool {
     matches!(stream.read(&mut buf), Ok(0) | Err(_))
 }
 
-#[test]
-fn handler_reads_and_writes_on_the_connection_thread() {
-    let server = start();
+fn handler_reads_and_writes(rt: &'static str) {
+    let server = start(rt, Options::default());
     let mut conn = connect(server.addr);
     conn.write_all(b"GET /x?y HTTP/1.1\r\nHost: h\r\n\r\n")
         .unwrap();
@@ -161,13 +225,12 @@ fn handler_reads_and_writes_on_the_connection_thread() {
 
     // Closed first, so the server's lingering close has nothing to wait for.
     drop(conn);
-    server.stop.stop();
+    server.stop();
     server.thread.join().unwrap().unwrap();
 }
 
-#[test]
-fn a_panicking_handler_loses_only_its_connection() {
-    let server = start();
+fn a_panicking_handler_loses_only_its_connection(rt: &'static str) {
+    let server = start(rt, Options::default());
     let mut conn = connect(server.addr);
     conn.write_all(b"DELETE / HTTP/1.1\r\nHost: h\r\n\r\n")
         .unwrap();
@@ -177,18 +240,17 @@ fn a_panicking_handler_loses_only_its_connection() {
         .unwrap();
     assert_eq!(read_response(&mut conn).1, b"you asked for /\n");
     drop(conn);
-    server.stop.stop();
+    server.stop();
     server.thread.join().unwrap().unwrap();
 }
 
-#[test]
-fn stop_closes_idle_connections_and_refuses_new_ones() {
-    let server = start();
+fn stop_closes_idle_connections_and_refuses_new_ones(rt: &'static str) {
+    let server = start(rt, Options::default());
     let mut idle = connect(server.addr);
     idle.write_all(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
         .unwrap();
     read_response(&mut idle);
-    server.stop.stop();
+    server.stop();
     assert!(
         closed(&mut idle),
         "an idle keep-alive connection closes on stop"
@@ -198,9 +260,8 @@ fn stop_closes_idle_connections_and_refuses_new_ones() {
     assert!(TcpStream::connect(server.addr).is_err(), "listener closed");
 }
 
-#[test]
-fn a_large_request_body_reaches_the_handler_whole() {
-    let server = start();
+fn a_large_request_body_reaches_the_handler_whole(rt: &'static str) {
+    let server = start(rt, Options::default());
     let mut conn = connect(server.addr);
     let body: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
     let writer = {
@@ -220,13 +281,18 @@ fn a_large_request_body_reaches_the_handler_whole() {
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
     assert!(echoed == body, "the body came back changed");
     drop(conn);
-    server.stop.stop();
+    server.stop();
     server.thread.join().unwrap().unwrap();
 }
 
-#[test]
-fn at_the_cap_the_longest_idle_connection_makes_room() {
-    let server = start_with(2);
+fn at_the_cap_the_longest_idle_connection_makes_room(rt: &'static str) {
+    let server = start(
+        rt,
+        Options {
+            max_connections: 2,
+            ..Options::default()
+        },
+    );
     let mut first = connect(server.addr);
     first
         .write_all(b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\n")
@@ -252,18 +318,17 @@ fn at_the_cap_the_longest_idle_connection_makes_room() {
         .unwrap();
     assert_eq!(read_response(&mut second).1, b"you asked for /2\n");
     drop((second, third));
-    server.stop.stop();
+    server.stop();
     server.thread.join().unwrap().unwrap();
 }
 
-#[test]
-fn stop_lets_a_busy_connection_finish() {
-    let server = start();
+fn stop_lets_a_busy_connection_finish(rt: &'static str) {
+    let server = start(rt, Options::default());
     let mut busy = connect(server.addr);
     busy.write_all(b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
         .unwrap();
     std::thread::sleep(Duration::from_millis(100));
-    server.stop.stop();
+    server.stop();
     let (head, body) = read_response(&mut busy);
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
     assert_eq!(body, b"you asked for /slow\n");
@@ -272,9 +337,43 @@ fn stop_lets_a_busy_connection_finish() {
     server.thread.join().unwrap().unwrap();
 }
 
+/// smol with no handler threads of its own: handlers run on its blocking pool.
+#[test]
+fn smol_handlers_on_the_blocking_pool() {
+    common::on_runtime("smol", handlers_without_threads);
+}
+
+/// mio with no handler threads: handlers run on the reactor's loop.
+#[test]
+fn mio_handlers_on_the_loop() {
+    common::on_runtime("mio", handlers_without_threads);
+}
+
+fn handlers_without_threads(rt: &'static str) {
+    let server = start(
+        rt,
+        Options {
+            handler_threads: 0,
+            ..Options::default()
+        },
+    );
+    let mut conn = connect(server.addr);
+    conn.write_all(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello")
+        .unwrap();
+    assert_eq!(read_response(&mut conn).1, b"hello");
+    drop(conn);
+    server.stop();
+    server.thread.join().unwrap().unwrap();
+}
+
+/// std's `HttpServer`: one connection at a time, as Python's.
 #[test]
 fn http_server_serves_one_connection_at_a_time() {
-    let server = HttpServer::new(listener(), config(64)).unwrap();
+    common::on_runtime("std", one_connection_at_a_time);
+}
+
+fn one_connection_at_a_time(_: &'static str) {
+    let server = runtime_std::HttpServer::new(listener(), config(&Options::default())).unwrap();
     let addr = server.local_addr();
     let stop = server.stop_handle();
     let thread = std::thread::spawn(move || server.serve_forever());
@@ -307,3 +406,12 @@ fn http_server_serves_one_connection_at_a_time() {
     stop.stop();
     thread.join().unwrap().unwrap();
 }
+
+runtime_suite!([
+    handler_reads_and_writes,
+    a_panicking_handler_loses_only_its_connection,
+    stop_closes_idle_connections_and_refuses_new_ones,
+    a_large_request_body_reaches_the_handler_whole,
+    at_the_cap_the_longest_idle_connection_makes_room,
+    stop_lets_a_busy_connection_finish,
+]);
