@@ -53,8 +53,10 @@ pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 }
 
 /// The UTC calendar fields of `secs` since the epoch.
-// Every cast below is of a value already reduced to its small non-negative range.
-#[allow(clippy::cast_sign_loss)]
+#[expect(
+    clippy::cast_sign_loss,
+    reason = "every cast is of a value already reduced to its small non-negative range"
+)]
 pub(crate) fn civil_from_unix(secs: i64) -> Civil {
     // Clamp to about +-292 billion years' worth of days so the arithmetic cannot overflow.
     let days = secs.div_euclid(86_400).clamp(-(1 << 40), 1 << 40);

@@ -23,8 +23,8 @@ impl Span {
     #[inline]
     // The head reader refuses a head (and the chunked decoder a trailer section) past
     // `MAX_HEAD_BYTES` before any span of it is made, so the offsets fit; a checked
-    // conversion here would put a branch on every field of every head.
-    #[allow(clippy::cast_possible_truncation)]
+    // conversion here would put a branch on every field of every head (the workspace allows
+    // `cast_possible_truncation` for such checked boundaries).
     pub(crate) fn new(range: Range<usize>) -> Self {
         debug_assert!(range.end <= MAX_HEAD_BYTES && range.start <= range.end);
         Self {

@@ -25,9 +25,6 @@ use crate::{Config, Headers, ParseMode, RequestError, RequestHead, Version};
 use request_line::{LineOutcome, RequestLine};
 
 /// What one call to [`HeadReader::advance`] achieved.
-// A return value that is matched at once and never stored: boxing the head to even out the
-// variants would add an allocation to every request.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Progress {
     /// More bytes are needed.
