@@ -52,6 +52,16 @@ fn run(args: &Args) -> Result<(), String> {
     let fd_limit = sys::limits::raise_fd_limit();
     let reuse_port = args.runtime == Runtime::Mio;
     let listener = sys::listener::bind(address, 1024, reuse_port)
+        .or_else(|e| {
+            // The default `::` on a machine without IPv6: all IPv4 interfaces instead, as
+            // `python -m http.server` falls back to AF_INET.
+            let v4 = SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, address.port()));
+            if args.bind.is_none() && address.is_ipv6() && sys::listener::is_ipv6_unavailable(&e) {
+                sys::listener::bind(v4, 1024, reuse_port)
+            } else {
+                Err(e)
+            }
+        })
         .map_err(|e| format!("cannot bind {address}: {e}"))?;
     let local = listener
         .local_addr()

@@ -38,6 +38,15 @@ pub fn is_transient_accept_error(e: &io::Error) -> bool {
     ) || is_out_of_descriptors(e)
 }
 
+/// Whether a `bind` failed because the machine has no IPv6 (`EAFNOSUPPORT`, or
+/// `EADDRNOTAVAIL` for `::` with IPv6 disabled): the caller may fall back to IPv4.
+pub fn is_ipv6_unavailable(e: &io::Error) -> bool {
+    use rustix::io::Errno;
+    e.raw_os_error().is_some_and(|code| {
+        code == Errno::AFNOSUPPORT.raw_os_error() || code == Errno::ADDRNOTAVAIL.raw_os_error()
+    })
+}
+
 /// Whether `e` is `EMFILE` or `ENFILE`.
 pub fn is_out_of_descriptors(e: &io::Error) -> bool {
     use rustix::io::Errno;
