@@ -1,7 +1,7 @@
 //! HTTP/1.x taught from bytes.
 //!
 //! A guide for people learning the protocol. Every point is a doctest: it feeds the bytes a
-//! client would send to a [`ServerConnection`] and asserts what comes out (the events, the
+//! client would send to a [`ServerConnection`](crate::ServerConnection) and asserts what comes out (the events, the
 //! bytes written back, the errors and their status). If a claim here were wrong, `cargo test`
 //! would fail.
 //!
