@@ -93,8 +93,9 @@
 //! assert!(matches!(conn.poll_event(), Some(Event::EndOfRequest { .. })));
 //! ```
 //!
-//! RFC 9112 lets a server that gets *both* fields let `Transfer-Encoding` win, "but ought
-//! to" treat the message as an error. This server refuses it: two parsers that disagree on
+//! When a message carries *both* fields, RFC 9112 says `Transfer-Encoding` overrides
+//! `Content-Length`, and that such a message "ought to be handled as an error". This server
+//! refuses it: two parsers that disagree on
 //! which field wins see two different requests in the same bytes (section 8 shows the
 //! attack), and a client that sends both is either broken or attacking. `Transfer-Encoding`
 //! in HTTP/1.0, which has no transfer codings, is refused the same way, and so are codings
@@ -194,6 +195,28 @@
 //!
 //! The response can end persistence too: a `Connection: close` field in the head the
 //! application sends closes the connection after it.
+//!
+//! ```
+//! # use std::sync::Arc;
+//! # use std::time::Instant;
+//! # use protocol::{Config, Event, ResponseHead, ServerConnection, Transmit};
+//! # let now = Instant::now();
+//! let mut config = Config::default();
+//! config.protocol_version = "HTTP/1.1".into();
+//! let mut conn = ServerConnection::new(Arc::new(config), now);
+//! conn.receive(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", now);
+//! let Some(Event::Request(head)) = conn.poll_event() else { panic!() };
+//! assert!(head.keep_alive()); // the request would allow it...
+//! let bye = ResponseHead::new(200).with_header("Connection", "close");
+//! conn.respond(&bye, "bye".into()).unwrap();
+//! while let Some(Transmit::Bytes(b)) = conn.poll_transmit() {
+//!     let n = b.len();
+//!     conn.advance_transmit(n);
+//! }
+//! // ...the response does not.
+//! assert!(matches!(conn.poll_event(), Some(Event::EndOfRequest { .. })));
+//! assert_eq!(conn.poll_event(), Some(Event::ResponseComplete { keep_alive: false }));
+//! ```
 //!
 //! # 3. Pipelining
 //!
@@ -330,6 +353,31 @@
 //! If the server answers without `100 Continue`, it cannot know whether the client will
 //! send the body anyway, so it cannot tell where the next request starts: it closes the
 //! connection after that response.
+//!
+//! ```
+//! # use std::sync::Arc;
+//! # use std::time::Instant;
+//! # use protocol::{Config, Event, ResponseHead, ServerConnection, Transmit};
+//! # let now = Instant::now();
+//! let mut config = Config::default();
+//! config.protocol_version = "HTTP/1.1".into();
+//! let mut conn = ServerConnection::new(Arc::new(config), now);
+//! conn.receive(
+//!     b"PUT /f HTTP/1.1\r\nHost: x\r\nContent-Length: 999999\r\nExpect: 100-continue\r\n\r\n",
+//!     now,
+//! );
+//! let Some(Event::Request(head)) = conn.poll_event() else { panic!() };
+//! assert!(head.keep_alive() && head.expects_continue());
+//! conn.respond(&ResponseHead::new(413), "too large".into()).unwrap();
+//! let mut wire = Vec::new();
+//! while let Some(Transmit::Bytes(b)) = conn.poll_transmit() {
+//!     wire.extend_from_slice(b);
+//!     let n = b.len();
+//!     conn.advance_transmit(n);
+//! }
+//! assert!(wire.starts_with(b"HTTP/1.1 413 Content Too Large\r\n"));
+//! assert_eq!(conn.poll_event(), Some(Event::ResponseComplete { keep_alive: false }));
+//! ```
 //!
 //! # 6. Chunked coding and trailers
 //!
