@@ -160,6 +160,11 @@
 //! `RUSTC_BOOTSTRAP=1 cargo fuzz run request_head` from `fuzz/`), with seed corpora in
 //! `fuzz/corpus/` and a dictionary of HTTP tokens in `fuzz/http.dict`.
 //!
+//! # Learning HTTP/1.x
+//!
+//! [`guide`] teaches the protocol from bytes: framing, keep-alive, pipelining, chunked
+//! coding, lingering close and request smuggling, each point a doctest.
+//!
 //! # What the core does not do
 //!
 //! It adds no header the application did not ask for (no `Date`, `Server` or `Connection`),
@@ -176,6 +181,7 @@ mod config;
 mod connection;
 mod error;
 mod event;
+pub mod guide;
 mod head;
 mod headers;
 mod message;
