@@ -85,7 +85,42 @@ pub(crate) fn civil_from_unix(secs: i64) -> Civil {
 /// `date_time_string(timestamp)`: `Sun, 06 Nov 1994 08:49:37 GMT`, as
 /// `email.utils.formatdate(usegmt=True)` writes it.
 pub fn date_time_string(t: SystemTime) -> String {
-    let c = civil_from_unix(unix_seconds(t));
+    thread_local! {
+        static LAST: PerSecond = const { PerSecond::new() };
+    }
+    let secs = unix_seconds(t);
+    LAST.with(|last| last.get_or(secs, || format_date_time(secs)))
+}
+
+/// The string for one second, kept per thread: a server writes the same `Date` and log time
+/// for every request of a second, and formatting it (and, for local time, asking for the zone)
+/// costs more than the copy.
+struct PerSecond {
+    cell: std::cell::RefCell<Option<(i64, String)>>,
+}
+
+impl PerSecond {
+    const fn new() -> Self {
+        Self {
+            cell: std::cell::RefCell::new(None),
+        }
+    }
+
+    fn get_or(&self, secs: i64, make: impl FnOnce() -> String) -> String {
+        let mut cell = self.cell.borrow_mut();
+        match &*cell {
+            Some((at, text)) if *at == secs => text.clone(),
+            _ => {
+                let text = make();
+                *cell = Some((secs, text.clone()));
+                text
+            }
+        }
+    }
+}
+
+fn format_date_time(secs: i64) -> String {
+    let c = civil_from_unix(secs);
     let mut s = String::with_capacity(29);
     let _ = write!(
         s,
@@ -105,7 +140,14 @@ pub fn date_time_string(t: SystemTime) -> String {
 /// CPython's access log writes it. The zone comes from `TZ` or the system's zone database; if
 /// it cannot be determined, UTC is used.
 pub fn log_date_time_string(t: SystemTime) -> String {
+    thread_local! {
+        static LAST: PerSecond = const { PerSecond::new() };
+    }
     let secs = unix_seconds(t);
+    LAST.with(|last| last.get_or(secs, || format_log_date_time(secs)))
+}
+
+fn format_log_date_time(secs: i64) -> String {
     let local = jiff::Timestamp::from_second(secs).ok().map(|ts| {
         let tz = jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC);
         let offset = tz.to_offset(ts);
@@ -156,6 +198,22 @@ pub fn common_log_time(t: SystemTime) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_per_second_cache_never_answers_for_another_second() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let a = UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+        let b = a + Duration::from_secs(1);
+        for _ in 0..3 {
+            assert_eq!(date_time_string(a), "Sun, 09 Sep 2001 01:46:40 GMT");
+            assert_eq!(date_time_string(b), "Sun, 09 Sep 2001 01:46:41 GMT");
+            assert_eq!(
+                date_time_string(a + Duration::from_millis(999)),
+                "Sun, 09 Sep 2001 01:46:40 GMT"
+            );
+        }
+        assert_ne!(log_date_time_string(a), log_date_time_string(b));
+    }
     use super::*;
     use std::time::Duration;
 
