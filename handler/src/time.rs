@@ -85,11 +85,23 @@ pub(crate) fn civil_from_unix(secs: i64) -> Civil {
 /// `date_time_string(timestamp)`: `Sun, 06 Nov 1994 08:49:37 GMT`, as
 /// `email.utils.formatdate(usegmt=True)` writes it.
 pub fn date_time_string(t: SystemTime) -> String {
-    thread_local! {
-        static LAST: PerSecond = const { PerSecond::new() };
-    }
     let secs = unix_seconds(t);
-    LAST.with(|last| last.get_or(secs, || format_date_time(secs)))
+    LAST.with(|last| last.date.get_or(secs, || format_date_time(secs)))
+}
+
+thread_local! {
+    /// The last `Date` and log time this thread formatted.
+    static LAST: Last = const {
+        Last {
+            date: PerSecond::new(),
+            log: PerSecond::new(),
+        }
+    };
+}
+
+struct Last {
+    date: PerSecond,
+    log: PerSecond,
 }
 
 /// The string for one second, kept per thread: a server writes the same `Date` and log time
@@ -140,11 +152,8 @@ fn format_date_time(secs: i64) -> String {
 /// CPython's access log writes it. The zone comes from `TZ` or the system's zone database; if
 /// it cannot be determined, UTC is used.
 pub fn log_date_time_string(t: SystemTime) -> String {
-    thread_local! {
-        static LAST: PerSecond = const { PerSecond::new() };
-    }
     let secs = unix_seconds(t);
-    LAST.with(|last| last.get_or(secs, || format_log_date_time(secs)))
+    LAST.with(|last| last.log.get_or(secs, || format_log_date_time(secs)))
 }
 
 fn format_log_date_time(secs: i64) -> String {
