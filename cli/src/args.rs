@@ -222,7 +222,7 @@ impl Args {
             .chunks_exact(2)
             .map(|pair| {
                 let (name, value) = (&pair[0], &pair[1]);
-                if name.is_empty() || !name.bytes().all(is_tchar) {
+                if !protocol::is_token(name.as_bytes()) {
                     return Err(format!(
                         "argument -H/--header: {name:?} is not a valid header name"
                     ));
@@ -258,11 +258,6 @@ fn parse_protocol(value: &str) -> Result<String, String> {
     }
 }
 
-/// RFC 9110 `tchar`: what a header name is made of.
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
 /// Whether `value` can go into a header line as it is: no CR, LF, NUL or other control byte
 /// (HTAB excepted), which would end the line early or break the head.
 fn header_safe(value: &str) -> bool {
@@ -291,7 +286,7 @@ fn parse_content_type(value: &str) -> Result<String, String> {
 
 /// A charset name: an RFC 9110 token, so it goes into `; charset=NAME` as it is.
 fn parse_charset(value: &str) -> Result<String, String> {
-    if value.is_empty() || !value.bytes().all(is_tchar) {
+    if !protocol::is_token(value.as_bytes()) {
         return Err(format!(
             "{value:?} is not a charset name (a token such as utf-8)"
         ));

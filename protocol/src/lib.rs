@@ -197,6 +197,7 @@ pub use config::{Config, Limits, ParseMode, Timeouts};
 pub use connection::ServerConnection;
 pub use error::{RequestError, UsageError};
 pub use event::{Event, TimeoutKind};
+pub use head::is_token;
 pub use headers::{HeaderField, Headers, HeadersIter};
 pub use message::{RequestFraming, RequestHead, ResponseBody, ResponseHead, Version};
 pub use state::{ReadState, State, WriteState};

@@ -358,7 +358,7 @@ fn queue_error_page(core: &mut ServerConnection, plan: crate::Plan) -> Result<()
 fn parse_field(line: &[u8]) -> Option<(Bytes, Bytes)> {
     let colon = line.iter().position(|&b| b == b':')?;
     let (name, value) = (&line[..colon], &line[colon + 1..]);
-    if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+    if !protocol::is_token(name) {
         return None;
     }
     let value = value.trim_ascii();
@@ -369,11 +369,6 @@ fn parse_field(line: &[u8]) -> Option<(Bytes, Bytes)> {
         return None;
     }
     Some((Bytes::copy_from_slice(name), Bytes::copy_from_slice(value)))
-}
-
-/// RFC 9110 `tchar`.
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// `Status: 404 Not Found` -> `(404, Some("Not Found"))`; a bare code keeps the standard

@@ -13,6 +13,7 @@ mod request_line;
 pub(crate) use framing::{CLOSE, CONNECTION, KEEP_ALIVE, Semantics, parse_decimal};
 
 use framing::FieldFacts;
+pub use request_line::is_token;
 pub(crate) use request_line::{has_control, is_tchar};
 
 use std::mem::MaybeUninit;

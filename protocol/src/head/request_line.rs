@@ -240,6 +240,18 @@ pub(crate) fn is_tchar(b: u8) -> bool {
     TCHAR[usize::from(b)]
 }
 
+/// Whether `s` is an RFC 9110 `token` (one or more `tchar`): what a method, a field name or a
+/// parameter name must be.
+///
+/// ```
+/// assert!(protocol::is_token(b"Content-Type"));
+/// assert!(!protocol::is_token(b"Bad Name"));
+/// assert!(!protocol::is_token(b""));
+/// ```
+pub fn is_token(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().all(|&b| is_tchar(b))
+}
+
 const TCHAR: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
