@@ -9,15 +9,16 @@ use rustix::process::Signal;
 use crate::common::fixture::{self, Fixture};
 use crate::common::{Conn, Server, get};
 
-/// A client stalling a 100 MiB response does not keep the server from stopping.
-fn stop_finishes_despite_a_stalled_client(rt: &'static str) {
+/// A server with `--shutdown-timeout SECS` and neither send timeout nor minimum rate, and a
+/// client that asked for a 100 MiB file and stopped reading once the response was under way.
+fn stalled_download(rt: &str, shutdown_timeout: &str) -> (Fixture, Server, Conn) {
     let fx = Fixture::with_sparse();
-    let mut server = Server::start(
+    let server = Server::start(
         rt,
         &fx.root,
         &[
             "--shutdown-timeout",
-            "1",
+            shutdown_timeout,
             "--send-timeout",
             "0",
             "--min-rate",
@@ -26,8 +27,13 @@ fn stop_finishes_despite_a_stalled_client(rt: &'static str) {
     );
     let mut stalled = Conn::open(server.addr);
     stalled.send(b"GET /sparse.bin HTTP/1.0\r\n\r\n");
-    // The response is under way before the stop.
     let _ = stalled.read_exact_n(1000);
+    (fx, server, stalled)
+}
+
+/// A client stalling a 100 MiB response does not keep the server from stopping.
+fn stop_finishes_despite_a_stalled_client(rt: &'static str) {
+    let (_fx, mut server, _stalled) = stalled_download(rt, "1");
     let start = Instant::now();
     server.signal(Signal::TERM);
     let status = server.wait_exit(Duration::from_secs(10));
@@ -68,22 +74,7 @@ fn stop_lets_in_flight_responses_finish(rt: &'static str) {
 
 /// A second signal does not wait for anyone.
 fn second_signal_exits_at_once(rt: &'static str) {
-    let fx = Fixture::with_sparse();
-    let mut server = Server::start(
-        rt,
-        &fx.root,
-        &[
-            "--shutdown-timeout",
-            "3600",
-            "--send-timeout",
-            "0",
-            "--min-rate",
-            "0",
-        ],
-    );
-    let mut stalled = Conn::open(server.addr);
-    stalled.send(b"GET /sparse.bin HTTP/1.0\r\n\r\n");
-    let _ = stalled.read_exact_n(1000);
+    let (_fx, mut server, _stalled) = stalled_download(rt, "3600");
     server.signal(Signal::TERM);
     assert!(
         server.wait_exit(Duration::from_millis(800)).is_none(),
