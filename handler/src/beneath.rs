@@ -159,6 +159,11 @@ impl Lookup {
         })
     }
 
+    /// The opened root.
+    pub(crate) fn root(&self) -> &Arc<Root> {
+        &self.root
+    }
+
     /// Opens `rel` (relative to the root; `.` is the root) with `flags` (`O_CLOEXEC` added).
     pub(crate) fn open(&self, rel: &Path, flags: OFlags) -> io::Result<OwnedFd> {
         let flags = flags | OFlags::CLOEXEC;

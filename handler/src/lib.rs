@@ -114,6 +114,7 @@ mod dispatch;
 mod encoding;
 mod error_page;
 pub mod exchange;
+mod file_cache;
 mod listing;
 mod log;
 mod mime;

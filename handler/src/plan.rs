@@ -7,6 +7,7 @@
 use std::ffi::OsString;
 use std::fs::File;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use protocol::ResponseHead;
@@ -34,8 +35,9 @@ pub enum PlanBody {
     Bytes(Bytes),
     /// `len` bytes of an open file from `offset`; `Content-Length` is in the head.
     File {
-        /// The file, opened while planning, so what was measured is what is sent.
-        file: File,
+        /// The file, opened while planning, so what was measured is what is sent (shared:
+        /// the planner may keep it open for the next requests).
+        file: Arc<File>,
         /// Where to start.
         offset: u64,
         /// How many bytes.
@@ -45,7 +47,7 @@ pub enum PlanBody {
     /// body); `Content-Length` in the head is the sum of the parts' lengths.
     Parts {
         /// The file the spans are taken from.
-        file: File,
+        file: Arc<File>,
         /// The pieces of the body, in order.
         parts: Vec<Part>,
     },

@@ -11,6 +11,8 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::os::fd::OwnedFd;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use protocol::RequestHead;
@@ -21,6 +23,7 @@ use crate::cgi::cgi_info;
 use crate::conditional::is_not_modified;
 use crate::encoding::{self, CODINGS, COMPRESS_MAX, COMPRESS_MIN, Coding};
 use crate::error_page::send_error;
+use crate::file_cache::{self, OpenFile, Version};
 use crate::listing::list_directory_at;
 use crate::mime::{guess_type, with_charset};
 use crate::path::{has_trailing_slash, local_path, redirect_location, to_fs_path, translate_path};
@@ -34,7 +37,7 @@ use std::os::unix::ffi::OsStrExt;
 
 /// What an open-and-look found at a path.
 enum Found {
-    File(File, std::fs::Metadata),
+    File(OpenFile),
     /// A directory, with its open descriptor when it could be opened for reading.
     Dir(Option<OwnedFd>),
     /// Nothing servable: missing, unreadable, outside the root, or not a regular file.
@@ -53,11 +56,16 @@ fn out_of_descriptors(e: &std::io::Error) -> bool {
 }
 
 /// Opens `rel` (beneath the root, see [`Lookup`]) without blocking or inheriting it, and says
-/// what it is.
+/// what it is. A regular file comes from, and goes into, this thread's [`file_cache`].
 ///
 /// With CGI on, a regular file that a link leads to inside a CGI directory is not served: its
-/// URL did not name a script, so it would be served as text, source and all.
-fn open_and_look(settings: &Settings, fs: &Lookup, rel: &Path) -> Found {
+/// URL did not name a script, so it would be served as text, source and all. Where a link led
+/// is known only to a full lookup, so with CGI on nothing is cached.
+fn open_and_look(settings: &Settings, fs: &Lookup, rel: &Path, now: SystemTime) -> Found {
+    let cached = !settings.cgi.enabled;
+    if cached && let Some(open) = file_cache::get(fs, rel, now) {
+        return Found::File(open);
+    }
     let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY;
     let opened = if settings.cgi.enabled {
         fs.open_resolved(rel, flags)
@@ -67,14 +75,21 @@ fn open_and_look(settings: &Settings, fs: &Lookup, rel: &Path) -> Found {
     match opened {
         Ok((fd, place)) => {
             let file = File::from(fd);
-            match file.metadata() {
-                Ok(m) if m.is_file() && place.is_some_and(|p| in_cgi_directory(settings, &p)) => {
+            match Version::of_file(&file) {
+                Some(v) if v.is_file() && place.is_some_and(|p| in_cgi_directory(settings, &p)) => {
                     Found::Nothing
                 }
-                Ok(m) if m.is_file() => Found::File(file, m),
-                Ok(m) if m.is_dir() => Found::Dir(Some(file.into())),
+                Some(v) if v.is_file() && cached => {
+                    Found::File(file_cache::put(fs, rel, OpenFile::new(file, v), now))
+                }
+                Some(v) if v.is_file() => Found::File(OpenFile::new(file, v)),
+                Some(v) if v.is_dir() => Found::Dir(Some(file.into())),
                 _ => Found::Nothing,
             }
+        }
+        // The cache's descriptors are given back first; then this is the answer.
+        Err(e) if out_of_descriptors(&e) && file_cache::clear() > 0 => {
+            open_and_look(settings, fs, rel, now)
         }
         Err(e) if out_of_descriptors(&e) => Found::Exhausted,
         // A directory we may not open can still be redirected to or reported on.
@@ -130,8 +145,8 @@ pub(crate) fn send_head(
         Err(e) if out_of_descriptors(&e) => return exhausted(),
         Err(_) => return not_found(),
     };
-    match open_and_look(settings, &fs, &rel) {
-        Found::File(file, meta) => serve_file(settings, head, ctx, &fs, &rel, file, meta),
+    match open_and_look(settings, &fs, &rel, ctx.now) {
+        Found::File(open) => serve_file(settings, head, ctx, &fs, &rel, open),
         Found::Nothing => not_found(),
         Found::Exhausted => exhausted(),
         Found::Dir(dir) => {
@@ -149,9 +164,9 @@ pub(crate) fn send_head(
             }
             for index in &settings.index_pages {
                 let index_path = rel.join(index);
-                match open_and_look(settings, &fs, &index_path) {
-                    Found::File(file, meta) => {
-                        return serve_file(settings, head, ctx, &fs, &index_path, file, meta);
+                match open_and_look(settings, &fs, &index_path, ctx.now) {
+                    Found::File(open) => {
+                        return serve_file(settings, head, ctx, &fs, &index_path, open);
                     }
                     Found::Exhausted => return exhausted(),
                     // `os.path.isfile` said yes but `open` failed: CPython answers 404.
@@ -190,6 +205,38 @@ impl Coded {
     }
 }
 
+/// One stored representation of a file being answered: the file (or its precompressed
+/// sibling), its type, its validators (none in `--compat`), and its coding headers.
+struct Representation<'a> {
+    ctype: &'a str,
+    open: OpenFile,
+    validators: Option<Validators>,
+    coded: Coded,
+}
+
+impl Representation<'_> {
+    fn len(&self) -> u64 {
+        self.open.version.len()
+    }
+
+    fn mtime(&self) -> SystemTime {
+        self.open.version.modified()
+    }
+
+    /// `Last-Modified`, then (default mode) `Accept-Ranges` and `ETag`, then the coding
+    /// headers and the extra headers: what every 200 and 206 of the file ends with.
+    fn append_validators(&self, settings: &Settings, head: &mut protocol::ResponseHead) {
+        head.headers
+            .append("Last-Modified", date_time_string(self.mtime()));
+        if let Some(v) = &self.validators {
+            head.headers.append("Accept-Ranges", "bytes");
+            head.headers.append("ETag", v.header());
+        }
+        self.coded.append_to(head);
+        append_extra_headers(settings, head);
+    }
+}
+
 /// The 200 (or 304) for an open regular file; in the default mode also 206, 412 and 416
 /// (validators and ranges: the `validators` and `ranges` modules), a precompressed sibling
 /// or a compressed copy (the `encoding` module).
@@ -199,62 +246,62 @@ fn serve_file(
     ctx: &RequestContext<'_>,
     fs: &Lookup,
     fs_path: &Path,
-    file: File,
-    meta: std::fs::Metadata,
+    open: OpenFile,
 ) -> Plan {
     let guessed = guess_type(settings, fs_path.as_os_str().as_bytes());
     let ctype = with_charset(settings, guessed);
     if settings.compat {
-        let mtime = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
-        if is_not_modified(head.headers(), mtime) {
+        if is_not_modified(head.headers(), open.version.modified()) {
             return bare(response_head(settings, 304, None, ctx.now));
         }
-        return whole_file(
-            settings,
-            head,
-            ctx,
-            &ctype,
-            file,
-            meta.len(),
-            mtime,
-            None,
-            Coded::default(),
-        );
+        let rep = Representation {
+            ctype: &ctype,
+            open,
+            validators: None,
+            coded: Coded::default(),
+        };
+        return whole_file(settings, head, ctx, rep);
     }
-    let (mut file, mut meta) = (file, meta);
+    let mut open = open;
     let mut coded = Coded::default();
     if settings.precompressed {
         let mut siblings = Vec::new();
         for c in CODINGS {
             let mut name = fs_path.as_os_str().to_owned();
             name.push(c.suffix());
-            if let Found::File(f, m) = open_and_look(settings, fs, Path::new(&name)) {
-                siblings.push((c, f, m));
+            if let Found::File(sibling) = open_and_look(settings, fs, Path::new(&name), ctx.now) {
+                siblings.push((c, sibling));
             }
         }
         coded.vary = !siblings.is_empty();
         let available: Vec<Coding> = siblings.iter().map(|s| s.0).collect();
         if let Some(chosen) = encoding::choose(head.headers(), &available)
-            && let Some((c, f, m)) = siblings.into_iter().find(|s| s.0 == chosen)
+            && let Some((c, sibling)) = siblings.into_iter().find(|s| s.0 == chosen)
         {
-            (file, meta, coded.encoding) = (f, m, Some(c));
+            (open, coded.encoding) = (sibling, Some(c));
         }
     }
-    let v = Validators::of(&meta);
+    let v = Validators::of(&open.version);
     if settings.compress
         && coded.encoding.is_none()
         && encoding::compressible(guessed)
-        && (COMPRESS_MIN..=COMPRESS_MAX).contains(&meta.len())
+        && (COMPRESS_MIN..=COMPRESS_MAX).contains(&open.version.len())
     {
         coded.vary = true;
         if !head.headers().contains("Range")
             && let Some(c) = encoding::choose(head.headers(), &CODINGS)
-            && let Some(plan) = compressed(settings, head, ctx, &ctype, &file, &v, c)
+            && let Some(plan) = compressed(settings, head, ctx, &ctype, &open, &v, c)
         {
             return plan;
         }
     }
-    serve_representation(settings, head, ctx, &ctype, file, meta.len(), &v, coded)
+    let rep = Representation {
+        ctype: &ctype,
+        open,
+        validators: Some(v),
+        coded,
+    };
+    serve_representation(settings, head, ctx, rep)
 }
 
 /// The file's content compressed with `coding`, in memory: 200 (or 304, 412) with a weak tag
@@ -264,11 +311,10 @@ fn compressed(
     head: &RequestHead,
     ctx: &RequestContext<'_>,
     ctype: &str,
-    file: &File,
+    open: &OpenFile,
     plain: &Validators,
     coding: Coding,
 ) -> Option<Plan> {
-    use std::io::Read as _;
     let v = plain.compressed(coding.token());
     let coded = Coded {
         encoding: Some(coding),
@@ -288,10 +334,8 @@ fn compressed(
         Precondition::NotModified => return Some(not_modified(settings, ctx, &v, coded)),
         Precondition::Proceed => {}
     }
-    let mut data = Vec::new();
-    // The file is non-blocking and regular: a read cannot stall; a short one is a file that
-    // changed under us, which is sent plain instead.
-    file.take(COMPRESS_MAX + 1).read_to_end(&mut data).ok()?;
+    // A short read is a file that changed under us, which is sent plain instead.
+    let data = open.read_whole()?;
     let body = encoding::compress(coding, &data).ok()?;
     let mut plan_head = response_head(settings, 200, None, ctx.now);
     plan_head
@@ -333,28 +377,23 @@ fn not_modified(
     bare(plan_head)
 }
 
-/// A stored representation (the file, or its precompressed sibling): preconditions, then
-/// 200, 206 or 416.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the pieces of one response, computed once by serve_file"
-)]
+/// A stored representation (the file, or its precompressed sibling) in the default mode:
+/// preconditions, then 200, 206 or 416.
 fn serve_representation(
     settings: &Settings,
     head: &RequestHead,
     ctx: &RequestContext<'_>,
-    ctype: &str,
-    file: File,
-    len: u64,
-    v: &Validators,
-    coded: Coded,
+    rep: Representation<'_>,
 ) -> Plan {
-    let mtime = v.mtime;
+    let Some(v) = rep.validators.clone() else {
+        return whole_file(settings, head, ctx, rep);
+    };
+    let v = &v;
     match validators::evaluate(head.headers(), v) {
         Precondition::Failed => {
             return send_error(settings, 412, None, None, head.is_head(), ctx.now);
         }
-        Precondition::NotModified => return not_modified(settings, ctx, v, coded),
+        Precondition::NotModified => return not_modified(settings, ctx, v, rep.coded),
         Precondition::Proceed => {}
     }
     let headers = head.headers();
@@ -366,21 +405,21 @@ fn serve_representation(
                 .get("If-Range")
                 .is_none_or(|value| if_range_holds(value, v)) =>
         {
-            ranges::evaluate(r, len)
+            ranges::evaluate(r, rep.len())
         }
         // No Range, or several fields (not a valid single ranges-specifier): ignored.
         _ => Ranges::Ignore,
     };
     match range {
-        Ranges::Ignore => whole_file(settings, head, ctx, ctype, file, len, mtime, Some(v), coded),
+        Ranges::Ignore => whole_file(settings, head, ctx, rep),
         Ranges::Unsatisfiable => {
             let mut plan = send_error(settings, 416, None, None, head.is_head(), ctx.now);
             plan.head
                 .headers
-                .append("Content-Range", format!("bytes */{len}"));
+                .append("Content-Range", format!("bytes */{}", rep.len()));
             plan
         }
-        Ranges::Spans(spans) => partial(settings, head, ctx, ctype, file, len, v, &spans, coded),
+        Ranges::Spans(spans) => partial(settings, head, ctx, &rep, v, &spans),
     }
 }
 
@@ -393,41 +432,28 @@ fn bare(head: protocol::ResponseHead) -> Plan {
     }
 }
 
-/// The 200 with the whole file (`v`: the default mode's validators, with `Accept-Ranges`).
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the pieces of one response, computed once by serve_file"
-)]
+/// The 200 with the whole file: from memory when the cache holds its content (the head and
+/// the body then leave in one write), else a span of the open file.
 fn whole_file(
     settings: &Settings,
     head: &RequestHead,
     ctx: &RequestContext<'_>,
-    ctype: &str,
-    file: File,
-    len: u64,
-    mtime: std::time::SystemTime,
-    v: Option<&Validators>,
-    coded: Coded,
+    rep: Representation<'_>,
 ) -> Plan {
+    let len = rep.len();
     let mut plan_head = response_head(settings, 200, None, ctx.now);
     plan_head
         .headers
-        .append("Content-type", Bytes::copy_from_slice(ctype.as_bytes()));
+        .append("Content-type", Bytes::copy_from_slice(rep.ctype.as_bytes()));
     plan_head.headers.append("Content-Length", len.to_string());
-    plan_head
-        .headers
-        .append("Last-Modified", date_time_string(mtime));
-    if let Some(v) = v {
-        plan_head.headers.append("Accept-Ranges", "bytes");
-        plan_head.headers.append("ETag", v.header());
-    }
-    coded.append_to(&mut plan_head);
-    append_extra_headers(settings, &mut plan_head);
+    rep.append_validators(settings, &mut plan_head);
     let body = if head.is_head() {
         PlanBody::Empty
+    } else if let Some(content) = rep.open.content {
+        PlanBody::Bytes(content)
     } else {
         PlanBody::File {
-            file,
+            file: rep.open.file,
             offset: 0,
             len,
         }
@@ -439,28 +465,22 @@ fn whole_file(
     }
 }
 
-/// The 206 for satisfiable `spans` of a file of `len` bytes: one span is the file's bytes
-/// with `Content-Range`; several are a `multipart/byteranges` body.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the pieces of one response, computed once by serve_file"
-)]
+/// The 206 for satisfiable `spans`: one span is the file's bytes with `Content-Range`;
+/// several are a `multipart/byteranges` body.
 fn partial(
     settings: &Settings,
     head: &RequestHead,
     ctx: &RequestContext<'_>,
-    ctype: &str,
-    file: File,
-    len: u64,
+    rep: &Representation<'_>,
     v: &Validators,
     spans: &[Span],
-    coded: Coded,
 ) -> Plan {
+    let len = rep.len();
     let mut plan_head = response_head(settings, 206, None, ctx.now);
     let body = if let [span] = spans {
         plan_head
             .headers
-            .append("Content-type", Bytes::copy_from_slice(ctype.as_bytes()));
+            .append("Content-type", Bytes::copy_from_slice(rep.ctype.as_bytes()));
         plan_head.headers.append(
             "Content-Range",
             format!("bytes {}-{}/{len}", span.first, span.last),
@@ -469,13 +489,13 @@ fn partial(
             .headers
             .append("Content-Length", span.len().to_string());
         PlanBody::File {
-            file,
+            file: Arc::clone(&rep.open.file),
             offset: span.first,
             len: span.len(),
         }
     } else {
         let boundary = boundary(v, spans);
-        let parts = multipart(ctype, len, &boundary, spans);
+        let parts = multipart(rep.ctype, len, &boundary, spans);
         plan_head.headers.append(
             "Content-type",
             format!("multipart/byteranges; boundary={boundary}"),
@@ -484,15 +504,12 @@ fn partial(
         plan_head
             .headers
             .append("Content-Length", total.to_string());
-        PlanBody::Parts { file, parts }
+        PlanBody::Parts {
+            file: Arc::clone(&rep.open.file),
+            parts,
+        }
     };
-    plan_head
-        .headers
-        .append("Last-Modified", date_time_string(v.mtime));
-    plan_head.headers.append("Accept-Ranges", "bytes");
-    plan_head.headers.append("ETag", v.header());
-    coded.append_to(&mut plan_head);
-    append_extra_headers(settings, &mut plan_head);
+    rep.append_validators(settings, &mut plan_head);
     Plan {
         head: plan_head,
         body: if head.is_head() {

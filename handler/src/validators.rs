@@ -5,12 +5,12 @@
 //! with the same size within the same second still changes it (the nanosecond mtime, or the
 //! inode when the file is replaced by a rename).
 
-use std::os::unix::fs::MetadataExt;
 use std::time::SystemTime;
 
 use protocol::Headers;
 
 use crate::conditional::{last_modified_seconds, parse_if_modified_since};
+use crate::file_cache::Version;
 
 /// What identifies the version of a file being served.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,12 +24,16 @@ pub(crate) struct Validators {
 }
 
 impl Validators {
-    /// The validators of a file, from its metadata.
-    pub(crate) fn of(meta: &std::fs::Metadata) -> Self {
-        let ns = i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
+    /// The validators of a version of a file.
+    pub(crate) fn of(version: &Version) -> Self {
         Self {
-            etag: format!("\"{:x}-{:x}-{ns:x}\"", meta.ino(), meta.size()),
-            mtime: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
+            etag: format!(
+                "\"{:x}-{:x}-{:x}\"",
+                version.ino(),
+                version.len(),
+                version.mtime_ns()
+            ),
+            mtime: version.modified(),
             weak: false,
         }
     }
@@ -208,12 +212,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
         std::fs::write(&p, b"one").unwrap();
-        let a = Validators::of(&std::fs::metadata(&p).unwrap());
+        let of = |p: &std::path::Path| {
+            Validators::of(&Version::of_file(&std::fs::File::open(p).unwrap()).unwrap())
+        };
+        let a = of(&p);
         assert!(a.etag.starts_with('"') && a.etag.ends_with('"'));
-        assert_eq!(a, Validators::of(&std::fs::metadata(&p).unwrap()));
+        assert_eq!(a, of(&p));
         let f = std::fs::File::options().write(true).open(&p).unwrap();
         f.set_modified(a.mtime + Duration::from_nanos(1)).unwrap();
-        let b = Validators::of(&std::fs::metadata(&p).unwrap());
+        let b = of(&p);
         assert_ne!(a.etag, b.etag);
     }
 

@@ -52,7 +52,7 @@ enum Job {
 /// front) and where each span after it starts, in the order the core transmits them.
 #[derive(Debug)]
 struct FileSpan {
-    file: File,
+    file: Arc<File>,
     /// Where each external span of the response starts, in order (several for a
     /// `multipart/byteranges` response).
     offsets: VecDeque<u64>,
@@ -264,6 +264,13 @@ impl Connection {
             return tls.io_slices(out);
         }
         self.core.fill_io_slices(out)
+    }
+
+    /// Whether a file span follows the bytes of a [`Transmit::Write`]: write them with
+    /// `MSG_MORE` (or under `TCP_CORK`), so a head and the start of its file leave in full
+    /// segments instead of a small one first.
+    pub fn file_follows(&self) -> bool {
+        self.tls.is_none() && self.file.as_ref().is_some_and(|f| !f.offsets.is_empty())
     }
 
     /// `n` bytes of the current transmit reached the socket.

@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 use std::fs::File;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use handler::{CgiSpec, Part, Plan, PlanBody};
@@ -21,7 +22,7 @@ pub(crate) enum Queued {
     Done,
     /// The response's body has external spans: send them from this file, each from its
     /// offset, in order.
-    File(File, VecDeque<u64>),
+    File(Arc<File>, VecDeque<u64>),
     /// Run this script; `response` is the head its output completes.
     Cgi {
         spec: CgiSpec,

@@ -12,6 +12,7 @@ use std::net::{Shutdown, TcpStream};
 use std::os::unix::fs::FileExt;
 
 use rustix::io::Errno;
+use rustix::net::{SendAncillaryBuffer, SendFlags, sendmsg};
 use serve::{Connection, Transmit};
 
 use crate::clock::now;
@@ -78,10 +79,23 @@ pub fn flush(conn: &mut Connection, socket: &TcpStream) -> io::Result<Flushed> {
     }
 }
 
+/// One vectored write of the queued bytes; with `MSG_MORE` when a file span follows, so the
+/// kernel holds a short head back until the span's first bytes fill the segment.
 fn write_queued(conn: &Connection, mut socket: &TcpStream) -> io::Result<usize> {
     let mut slices = [IoSlice::new(&[]); MAX_SLICES];
     let count = conn.io_slices(&mut slices);
-    match socket.write_vectored(&slices[..count])? {
+    let n = if conn.file_follows() {
+        let mut control = SendAncillaryBuffer::default();
+        sendmsg(
+            socket,
+            &slices[..count],
+            &mut control,
+            SendFlags::MORE | SendFlags::NOSIGNAL,
+        )?
+    } else {
+        socket.write_vectored(&slices[..count])?
+    };
+    match n {
         0 => Err(io::ErrorKind::WriteZero.into()),
         n => Ok(n),
     }

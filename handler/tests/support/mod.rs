@@ -3,7 +3,6 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -51,14 +50,11 @@ pub fn wire(plan: Plan) -> Vec<u8> {
     match plan.body {
         PlanBody::Empty => {}
         PlanBody::Bytes(b) => out.extend_from_slice(&b),
-        PlanBody::File {
-            mut file,
-            offset,
-            len,
-        } => {
-            file.seek(SeekFrom::Start(offset)).unwrap();
-            let mut buf = Vec::new();
-            file.take(len).read_to_end(&mut buf).unwrap();
+        PlanBody::File { file, offset, len } => {
+            // Positioned: the descriptor may be shared with the planner's cache.
+            use std::os::unix::fs::FileExt;
+            let mut buf = vec![0; usize::try_from(len).unwrap()];
+            file.read_exact_at(&mut buf, offset).unwrap();
             out.extend_from_slice(&buf);
         }
         PlanBody::Parts { file, parts } => {
