@@ -220,6 +220,10 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
         }
         match receive(&mut self.conn, self.socket.borrow()) {
             Received::Bytes => true,
+            Received::Drained => {
+                self.can_read = false;
+                true
+            }
             Received::Blocked => {
                 self.can_read = false;
                 false

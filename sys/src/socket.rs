@@ -151,6 +151,12 @@ fn read_span(file: &File, offset: u64, len: u64) -> io::Result<Vec<u8>> {
 pub enum Received {
     /// Bytes went in; read again while the connection wants it.
     Bytes,
+    /// Bytes went in, fewer than there was room for: the socket had nothing more. Wait until
+    /// it is readable before reading again; that saves the read that would only say
+    /// `WouldBlock`, and it lets a loop serve its other connections while this client
+    /// answers (readiness is reported for any byte that arrives after this read, by a
+    /// level-triggered poll and by an edge-triggered one alike).
+    Drained,
     /// The socket has nothing now: wait until it is readable.
     Blocked,
     /// The peer closed its side, or the socket failed (the connection knows which).
@@ -161,7 +167,9 @@ pub enum Received {
 /// while [`Connection::wants_read`].
 pub fn receive(conn: &mut Connection, mut socket: &TcpStream) -> Received {
     loop {
-        let result = socket.read(conn.recv_buf());
+        let buf = conn.recv_buf();
+        let room = buf.len();
+        let result = socket.read(buf);
         match result {
             Ok(0) => {
                 conn.handle_eof(now());
@@ -169,7 +177,11 @@ pub fn receive(conn: &mut Connection, mut socket: &TcpStream) -> Received {
             }
             Ok(n) => {
                 conn.handle_recv(n, now());
-                return Received::Bytes;
+                return if n < room {
+                    Received::Drained
+                } else {
+                    Received::Bytes
+                };
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
