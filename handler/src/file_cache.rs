@@ -36,6 +36,8 @@ use bytes::Bytes;
 use rustix::fs::{AtFlags, FileType, Statx, StatxFlags};
 
 use crate::beneath::{Lookup, Root};
+use crate::time::http_date;
+use crate::validators::Validators;
 
 /// Files kept open per thread.
 pub(crate) const CAPACITY: usize = 64;
@@ -135,15 +137,39 @@ pub(crate) struct OpenFile {
     pub(crate) version: Version,
     /// The whole content, when the file is small and settled.
     pub(crate) content: Option<Bytes>,
+    /// The version's header values, formatted once.
+    pub(crate) described: Arc<Described>,
+}
+
+/// What the headers of a response say about one version of a file, formatted when the file
+/// is opened and shared by every response of that version.
+#[derive(Debug)]
+pub(crate) struct Described {
+    /// Its validators (the default mode's `ETag` and the modification time).
+    pub(crate) validators: Validators,
+    /// The `ETag` field value.
+    pub(crate) etag: Bytes,
+    /// The `Last-Modified` field value.
+    pub(crate) last_modified: Bytes,
+    /// The size, in decimal: a whole file's `Content-Length`.
+    pub(crate) length: Bytes,
 }
 
 impl OpenFile {
     /// `file`, measured at `version`.
     pub(crate) fn new(file: File, version: Version) -> Self {
+        let validators = Validators::of(&version);
+        let described = Described {
+            etag: Bytes::from(validators.header()),
+            last_modified: http_date(version.modified()),
+            length: Bytes::from(version.len().to_string()),
+            validators,
+        };
         Self {
             file: Arc::new(file),
             version,
             content: None,
+            described: Arc::new(described),
         }
     }
 

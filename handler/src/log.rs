@@ -13,7 +13,7 @@ use protocol::RequestHead;
 
 use crate::plan::{Plan, PlanBody};
 use crate::settings::{LogFormat, Settings};
-use crate::time::{common_log_time, log_date_time_string};
+use crate::time::{common_log_time, push_log_date_time};
 
 /// `log_message`: `<client ip> - - [<local date>] <message>\n`.
 ///
@@ -22,10 +22,18 @@ use crate::time::{common_log_time, log_date_time_string};
 /// terminal escape sequences into the log. The address and date are not escaped.
 pub fn format_log_line(client: IpAddr, time: SystemTime, message: &str) -> String {
     let mut line = String::with_capacity(message.len() + 48);
-    let _ = write!(line, "{client} - - [{}] ", log_date_time_string(time));
+    push_log_prefix(&mut line, client, time);
     push_log_escaped(&mut line, message);
     line.push('\n');
     line
+}
+
+/// `<client ip> - - [<local date>] `: how every line of `log_message` begins.
+fn push_log_prefix(out: &mut String, client: IpAddr, time: SystemTime) {
+    let _ = write!(out, "{client}");
+    out.push_str(" - - [");
+    push_log_date_time(out, time);
+    out.push_str("] ");
 }
 
 /// Appends `message` with CPython's log escaping (`_control_char_table`).
@@ -38,6 +46,32 @@ pub fn push_log_escaped(out: &mut String, message: &str) {
             0x5C => out.push_str("\\\\"),
             _ => out.push(c),
         }
+    }
+}
+
+/// [`push_log_escaped`] of `bytes` decoded as latin-1 (how CPython reads a request line),
+/// runs of printable ASCII copied whole.
+fn push_latin1_log_escaped(out: &mut String, bytes: &[u8]) {
+    let mut rest = bytes;
+    loop {
+        let plain = rest
+            .iter()
+            .position(|&b| !(0x20..0x7F).contains(&b) || b == b'\\')
+            .unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(plain);
+        // Printable ASCII: always UTF-8.
+        out.push_str(std::str::from_utf8(run).unwrap_or_default());
+        let Some((&b, tail)) = tail.split_first() else {
+            return;
+        };
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            0..=0x1F | 0x7F..=0x9F => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+            _ => out.push(char::from(b)),
+        }
+        rest = tail;
     }
 }
 
@@ -88,8 +122,12 @@ pub fn access_log(
             [header("Referer"), header("User-Agent")],
         ));
     } else {
-        let access = request_log_message(request_line, plan.head.status);
-        text.push_str(&format_log_line(client, time, &access));
+        // `format_log_line(request_log_message(..))`, written in place.
+        text.reserve(request_line.len() + 64);
+        push_log_prefix(&mut text, client, time);
+        text.push('"');
+        push_latin1_log_escaped(&mut text, request_line);
+        let _ = writeln!(text, "\" {} -", plan.head.status);
     }
     text
 }
@@ -155,6 +193,19 @@ mod tests {
         let mut s = String::new();
         push_log_escaped(&mut s, &msg);
         assert_eq!(s, "\"GET /\\x1b[31m\\x07\\\\\u{e9} HTTP/1.0\" 404 -");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_request_line_escaped_in_place_is_the_message_escaped(
+            line in proptest::collection::vec(proptest::num::u8::ANY, 0..80),
+        ) {
+            let mut fast = String::new();
+            push_latin1_log_escaped(&mut fast, &line);
+            let mut slow = String::new();
+            push_log_escaped(&mut slow, &request_log_message(&line, 200));
+            proptest::prop_assert_eq!(format!("\"{fast}\" 200 -"), slow);
+        }
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! `send_response`: the status line plus `Server` and `Date`, which every response starts with.
 
+use std::cell::RefCell;
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use protocol::ResponseHead;
 
 use crate::Settings;
-use crate::time::date_time_string;
+use crate::time::date_header;
 
 /// A head as CPython's `send_response(code, message)` begins it: status (with a custom reason
 /// phrase if given), then `Server: <version_string>` and `Date: <now>`, in that order.
@@ -20,9 +21,36 @@ pub fn response_head(
     head.reason = reason;
     // Room for the largest standard head (a file: five fields) plus a few extra headers.
     head.headers = protocol::Headers::with_capacity(8);
-    head.headers.append("Server", settings.version_string());
-    head.headers.append("Date", date_time_string(now));
+    head.headers.append("Server", server_header(settings));
+    head.headers.append("Date", date_header(now));
     head
+}
+
+/// `version_string()`, kept per thread while the settings name the same versions: one
+/// comparison instead of an allocation per response.
+fn server_header(settings: &Settings) -> Bytes {
+    thread_local! {
+        static LAST: RefCell<Option<(String, String, Bytes)>> = const { RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((server, sys, value))
+                if *server == settings.server_version && *sys == settings.sys_version =>
+            {
+                value.clone()
+            }
+            _ => {
+                let value = Bytes::from(settings.version_string());
+                *last = Some((
+                    settings.server_version.clone(),
+                    settings.sys_version.clone(),
+                    value.clone(),
+                ));
+                value
+            }
+        }
+    })
 }
 
 /// Appends `extra_headers` (3.15's `extra_response_headers`), skipping any whose name one of

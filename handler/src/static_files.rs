@@ -30,7 +30,7 @@ use crate::path::{has_trailing_slash, local_path, redirect_location, to_fs_path,
 use crate::plan::{Part, Plan, PlanBody};
 use crate::ranges::{self, Ranges, Span};
 use crate::response::{append_extra_headers, response_head};
-use crate::time::date_time_string;
+use crate::time::http_date;
 use crate::validators::{self, Precondition, Validators, if_range_holds};
 use crate::{RequestContext, Settings};
 use std::os::unix::ffi::OsStrExt;
@@ -206,11 +206,12 @@ impl Coded {
 }
 
 /// One stored representation of a file being answered: the file (or its precompressed
-/// sibling), its type, its validators (none in `--compat`), and its coding headers.
+/// sibling), its type, whether its validators are sent (not in `--compat`), and its coding
+/// headers.
 struct Representation<'a> {
     ctype: &'a str,
     open: OpenFile,
-    validators: Option<Validators>,
+    validated: bool,
     coded: Coded,
 }
 
@@ -219,18 +220,15 @@ impl Representation<'_> {
         self.open.version.len()
     }
 
-    fn mtime(&self) -> SystemTime {
-        self.open.version.modified()
-    }
-
     /// `Last-Modified`, then (default mode) `Accept-Ranges` and `ETag`, then the coding
     /// headers and the extra headers: what every 200 and 206 of the file ends with.
     fn append_validators(&self, settings: &Settings, head: &mut protocol::ResponseHead) {
+        let described = &self.open.described;
         head.headers
-            .append("Last-Modified", date_time_string(self.mtime()));
-        if let Some(v) = &self.validators {
+            .append("Last-Modified", described.last_modified.clone());
+        if self.validated {
             head.headers.append("Accept-Ranges", "bytes");
-            head.headers.append("ETag", v.header());
+            head.headers.append("ETag", described.etag.clone());
         }
         self.coded.append_to(head);
         append_extra_headers(settings, head);
@@ -257,7 +255,7 @@ fn serve_file(
         let rep = Representation {
             ctype: &ctype,
             open,
-            validators: None,
+            validated: false,
             coded: Coded::default(),
         };
         return whole_file(settings, head, ctx, rep);
@@ -281,7 +279,8 @@ fn serve_file(
             (open, coded.encoding) = (sibling, Some(c));
         }
     }
-    let v = Validators::of(&open.version);
+    let described = Arc::clone(&open.described);
+    let v = &described.validators;
     if settings.compress
         && coded.encoding.is_none()
         && encoding::compressible(guessed)
@@ -290,7 +289,7 @@ fn serve_file(
         coded.vary = true;
         if !head.headers().contains("Range")
             && let Some(c) = encoding::choose(head.headers(), &CODINGS)
-            && let Some(plan) = compressed(settings, head, ctx, &ctype, &open, &v, c)
+            && let Some(plan) = compressed(settings, head, ctx, &ctype, &open, v, c)
         {
             return plan;
         }
@@ -298,7 +297,7 @@ fn serve_file(
     let rep = Representation {
         ctype: &ctype,
         open,
-        validators: Some(v),
+        validated: true,
         coded,
     };
     serve_representation(settings, head, ctx, rep)
@@ -346,7 +345,7 @@ fn compressed(
         .append("Content-Length", body.len().to_string());
     plan_head
         .headers
-        .append("Last-Modified", date_time_string(v.mtime));
+        .append("Last-Modified", http_date(v.mtime));
     plan_head.headers.append("ETag", v.header());
     coded.append_to(&mut plan_head);
     append_extra_headers(settings, &mut plan_head);
@@ -372,7 +371,7 @@ fn not_modified(
     plan_head.headers.append("ETag", v.header());
     plan_head
         .headers
-        .append("Last-Modified", date_time_string(v.mtime));
+        .append("Last-Modified", http_date(v.mtime));
     coded.append_to(&mut plan_head);
     bare(plan_head)
 }
@@ -385,10 +384,8 @@ fn serve_representation(
     ctx: &RequestContext<'_>,
     rep: Representation<'_>,
 ) -> Plan {
-    let Some(v) = rep.validators.clone() else {
-        return whole_file(settings, head, ctx, rep);
-    };
-    let v = &v;
+    let described = Arc::clone(&rep.open.described);
+    let v = &described.validators;
     match validators::evaluate(head.headers(), v) {
         Precondition::Failed => {
             return send_error(settings, 412, None, None, head.is_head(), ctx.now);
@@ -445,7 +442,9 @@ fn whole_file(
     plan_head
         .headers
         .append("Content-type", Bytes::copy_from_slice(rep.ctype.as_bytes()));
-    plan_head.headers.append("Content-Length", len.to_string());
+    plan_head
+        .headers
+        .append("Content-Length", rep.open.described.length.clone());
     rep.append_validators(settings, &mut plan_head);
     let body = if head.is_head() {
         PlanBody::Empty

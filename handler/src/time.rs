@@ -7,6 +7,8 @@
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
+
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -85,8 +87,19 @@ pub(crate) fn civil_from_unix(secs: i64) -> Civil {
 /// `date_time_string(timestamp)`: `Sun, 06 Nov 1994 08:49:37 GMT`, as
 /// `email.utils.formatdate(usegmt=True)` writes it.
 pub fn date_time_string(t: SystemTime) -> String {
-    let secs = unix_seconds(t);
+    String::from_utf8_lossy(&date_header(t)).into_owned()
+}
+
+/// The `Date` field value for `now`: formatted once per second per thread, then shared.
+pub(crate) fn date_header(now: SystemTime) -> Bytes {
+    let secs = unix_seconds(now);
     LAST.with(|last| last.date.get_or(secs, || format_date_time(secs)))
+}
+
+/// An HTTP date for a time other than now (a file's `Last-Modified`): not kept, so it
+/// never pushes the current second's `Date` out of its cache.
+pub(crate) fn http_date(t: SystemTime) -> Bytes {
+    Bytes::from(format_date_time(unix_seconds(t)))
 }
 
 thread_local! {
@@ -104,11 +117,11 @@ struct Last {
     log: PerSecond,
 }
 
-/// The string for one second, kept per thread: a server writes the same `Date` and log time
+/// The text for one second, kept per thread: a server writes the same `Date` and log time
 /// for every request of a second, and formatting it (and, for local time, asking for the zone)
-/// costs more than the copy.
+/// costs more than sharing it.
 struct PerSecond {
-    cell: std::cell::RefCell<Option<(i64, String)>>,
+    cell: std::cell::RefCell<Option<(i64, Bytes)>>,
 }
 
 impl PerSecond {
@@ -118,12 +131,12 @@ impl PerSecond {
         }
     }
 
-    fn get_or(&self, secs: i64, make: impl FnOnce() -> String) -> String {
+    fn get_or(&self, secs: i64, make: impl FnOnce() -> String) -> Bytes {
         let mut cell = self.cell.borrow_mut();
         match &*cell {
             Some((at, text)) if *at == secs => text.clone(),
             _ => {
-                let text = make();
+                let text = Bytes::from(make());
                 *cell = Some((secs, text.clone()));
                 text
             }
@@ -152,8 +165,17 @@ fn format_date_time(secs: i64) -> String {
 /// CPython's access log writes it. The zone comes from `TZ` or the system's zone database; if
 /// it cannot be determined, UTC is used.
 pub fn log_date_time_string(t: SystemTime) -> String {
+    let mut s = String::with_capacity(20);
+    push_log_date_time(&mut s, t);
+    s
+}
+
+/// Appends [`log_date_time_string`] of `t` (formatted once per second per thread).
+pub(crate) fn push_log_date_time(out: &mut String, t: SystemTime) {
     let secs = unix_seconds(t);
-    LAST.with(|last| last.log.get_or(secs, || format_log_date_time(secs)))
+    let text = LAST.with(|last| last.log.get_or(secs, || format_log_date_time(secs)));
+    // Made from a `String`: always UTF-8.
+    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
 }
 
 fn format_log_date_time(secs: i64) -> String {

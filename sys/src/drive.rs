@@ -220,17 +220,15 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
         }
         match receive(&mut self.conn, self.socket.borrow()) {
             Received::Bytes => true,
-            Received::Drained => {
+            // Bytes went in (or the stream ended): that is progress, and nothing more is
+            // there to read until readiness says so.
+            Received::Drained | Received::Ended => {
                 self.can_read = false;
                 true
             }
             Received::Blocked => {
                 self.can_read = false;
                 false
-            }
-            Received::Ended => {
-                self.can_read = false;
-                true
             }
         }
     }
