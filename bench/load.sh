@@ -9,6 +9,10 @@
 #
 #   bench/load.sh                 # all servers, 10 s per measurement
 #   DURATION=5 RUNTIMES="std mio" bench/load.sh
+#   WORKERS=2 SERVER_CPU=0,1 CLIENT_CPU=0,1 WRK_THREADS=2 bench/load.sh   # two cores each
+#
+# Our servers log every request (to /dev/null), as the others do not; the row `mio-quiet` is
+# mio with `--quiet`, so the cost of the access log reads off the two mio rows.
 #
 # Installs wrk, nginx-light and h2o from Debian if missing (needs root or sudo).
 set -euo pipefail
@@ -19,6 +23,9 @@ CONNECTIONS=${CONNECTIONS:-32}
 RUNTIMES=${RUNTIMES:-"std smol mio"}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
+# Worker processes or threads of every server, and wrk's threads.
+WORKERS=${WORKERS:-1}
+WRK_THREADS=${WRK_THREADS:-1}
 
 need() {
     local missing=()
@@ -75,16 +82,17 @@ wait_port() {
     return 1
 }
 
-start_ours() { # runtime port
-    local extra=()
-    # One core each, like nginx's single worker.
-    [ "$1" != std ] && extra=(--workers 1)
-    taskset -c "$SERVER_CPU" "$BIN" "$2" -b 127.0.0.1 -d "$root" -p HTTP/1.1 --runtime "$1" "${extra[@]}" \
+start_ours() { # runtime[-quiet] port
+    local extra=() runtime=${1%-quiet}
+    # As many reactors as nginx has workers (std has a thread per connection).
+    [ "$runtime" != std ] && extra=(--workers "$WORKERS")
+    [ "$runtime" != "$1" ] && extra+=(--quiet)
+    taskset -c "$SERVER_CPU" "$BIN" "$2" -b 127.0.0.1 -d "$root" -p HTTP/1.1 --runtime "$runtime" "${extra[@]}" \
         >/dev/null 2>&1 &
     pids+=($!)
     wait_port "$2"
     # The same server over TLS, beside it (idle while the other is measured).
-    taskset -c "$SERVER_CPU" "$BIN" $(($2 + TLS_OFFSET)) -b 127.0.0.1 -d "$root" -p HTTP/1.1 --runtime "$1" \
+    taskset -c "$SERVER_CPU" "$BIN" $(($2 + TLS_OFFSET)) -b 127.0.0.1 -d "$root" -p HTTP/1.1 --runtime "$runtime" \
         "${extra[@]}" --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" >/dev/null 2>&1 &
     pids+=($!)
     wait_port $(($2 + TLS_OFFSET))
@@ -93,7 +101,7 @@ start_ours() { # runtime port
 start_nginx() { # port
     mkdir -p "$work/nginx"
     cat >"$work/nginx.conf" <<CONF
-worker_processes 1;
+worker_processes $WORKERS;
 daemon on;
 pid $work/nginx.pid;
 error_log $work/nginx/error.log;
@@ -125,7 +133,7 @@ start_h2o() { # port
     # h2o run as root writes its pid file after dropping to nobody.
     mkdir -p "$work/h2o" && chmod 1777 "$work/h2o"
     cat >"$work/h2o.conf" <<CONF
-num-threads: 1
+num-threads: $WORKERS
 access-log: /dev/null
 error-log: $work/h2o-error.log
 pid-file: $work/h2o/h2o.pid
@@ -174,7 +182,7 @@ measure() { # port path [close|tls] -> requests/s (0 when any response was not a
     [ "${3:-}" = close ] && extra=(-H "Connection: close")
     [ "${3:-}" = tls ] && url="https://127.0.0.1:$(($1 + TLS_OFFSET))/$2"
     check "$url" || { echo 0; return; }
-    taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "${extra[@]}" "$url" 2>/dev/null |
+    taskset -c "$CLIENT_CPU" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "${extra[@]}" "$url" 2>/dev/null |
         awk '/Non-2xx/ {bad = 1} /Requests\/sec/ {r = $2} END {print (bad ? 0 : r)}'
 }
 
@@ -182,6 +190,7 @@ declare -A rps
 port=18080
 servers=(nginx h2o python)
 for r in $RUNTIMES; do servers+=("$r"); done
+[[ " $RUNTIMES " == *" mio "* ]] && servers+=(mio-quiet)
 for server in "${servers[@]}"; do
     port=$((port + 1))
     case $server in
@@ -192,6 +201,8 @@ for server in "${servers[@]}"; do
     esac
     for w in "${WORKLOADS[@]}"; do
         read -r name path extra <<<"$w"
+        # The quiet row is there for the cost of logging: 1 KiB keep-alive only.
+        [[ $server == *-quiet && $name != 1KiB ]] && continue
         rps[$server/$name]=$(measure "$port" "$path" "${extra:-}")
     done
     if [ "$server" = nginx ]; then
@@ -205,11 +216,12 @@ done
 
 echo
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s, server on cpu $SERVER_CPU, wrk on cpu $CLIENT_CPU, HTTP/1.1 keep-alive"
+echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s, $WORKERS worker(s) per server on cpu $SERVER_CPU, wrk on cpu $CLIENT_CPU, HTTP/1.1 keep-alive"
 printf '\n%-10s %-11s %12s %10s %10s %10s\n' server workload "req/s" "vs nginx" "vs h2o" "vs python"
 for server in "${servers[@]}"; do
     for w in "${WORKLOADS[@]}"; do
         read -r name _ <<<"$w"
+        [[ $server == *-quiet && $name != 1KiB ]] && continue
         v=${rps[$server/$name]:-0}
         n=${rps[nginx/$name]:-0}
         h=${rps[h2o/$name]:-0}
