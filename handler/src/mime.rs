@@ -175,7 +175,30 @@ fn mimetypes_guess(path: &[u8]) -> Option<&'static str> {
     if let Some((_, t)) = CPYTHON_TYPES.iter().find(|(e, _)| *e == ext) {
         return Some(t);
     }
-    mime_guess::from_ext(&ext).first_raw()
+    known_type(ext)
+}
+
+/// `mime_guess`'s type for a lower-case extension, remembered per thread for the last few
+/// extensions: its table is searched with case-insensitive comparisons, which costs more
+/// than the rest of planning a file response.
+fn known_type(ext: String) -> Option<&'static str> {
+    const REMEMBERED: usize = 8;
+    thread_local! {
+        static LAST: std::cell::RefCell<Vec<(String, Option<&'static str>)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some((_, t)) = last.iter().find(|(e, _)| *e == ext) {
+            return *t;
+        }
+        let t = mime_guess::from_ext(&ext).first_raw();
+        if last.len() == REMEMBERED {
+            last.remove(0);
+        }
+        last.push((ext, t));
+        t
+    })
 }
 
 #[cfg(test)]
