@@ -5,7 +5,10 @@
 //! CPython's own `test_undecodable_parameter` asserts it.
 //!
 //! The directory is read by the `scan` module into buffers each thread reuses (no allocation
-//! per entry, no `stat` where `getdents` gives the type).
+//! per entry, no `stat` where `getdents` gives the type), and CPython's page, which shows only
+//! names and types, is kept by the `cache` module until the directory changes (its
+//! documentation argues why a kept page is never stale). The rich and JSON listings, which
+//! show sizes and times, are read afresh every time.
 
 use std::ffi::OsStr;
 use std::os::fd::OwnedFd;
@@ -17,6 +20,7 @@ use bytes::Bytes;
 use protocol::RequestHead;
 use rustix::fs::{FileType, Mode, OFlags, Stat};
 
+mod cache;
 mod json;
 mod query;
 mod rich;
@@ -31,6 +35,7 @@ use crate::pystr::{Unquote, fs_encode_lossy, push_html_escaped, push_quoted, unq
 use crate::response::{append_extra_headers, response_head};
 use crate::settings::ListingStyle;
 use crate::time::unix_seconds;
+use cache::{Stamp, with_cache};
 use query::{Format, ListingQuery, prefers_json};
 use scan::{Scan, with_scratch};
 
@@ -210,9 +215,8 @@ fn plan_listing(
     now: SystemTime,
 ) -> Plan {
     let page = dir.and_then(|dir| match want.page {
-        Page::Python => {
-            python_page(&dir, follow, request_path).map(|body| (body, "text/html; charset=utf-8"))
-        }
+        Page::Python => python_page(&dir, follow, request_path, now)
+            .map(|body| (body, "text/html; charset=utf-8")),
         Page::Rich | Page::Json => {
             let mut entries = with_scratch(|s| {
                 if !s.scan.read(&dir, &mut s.dirents, want.stat, follow) {
@@ -263,21 +267,34 @@ fn plan_listing(
     }
 }
 
-/// CPython's page for the open directory `dir`, or `None` when it cannot be read: read,
-/// sorted and rendered in this thread's reused buffers and copied out once.
+/// CPython's page for the open directory `dir`, or `None` when it cannot be read: from the
+/// cache when the directory has not changed since its page was kept (see [`cache`]), else
+/// read, sorted and rendered in this thread's reused buffers and copied out once.
 fn python_page(
     dir: &OwnedFd,
     follow: impl Fn(&[u8]) -> Option<Target>,
     request_path: &[u8],
+    now: SystemTime,
 ) -> Option<Bytes> {
-    with_scratch(|s| {
+    // Taken before the read: a change during it leaves the page kept under an older stamp.
+    let stamp = rustix::fs::fstat(dir).ok().map(|st| Stamp::of(&st));
+    if let Some(stamp) = &stamp
+        && let Some(body) = with_cache(|c| c.get(stamp, request_path))
+    {
+        return Some(body);
+    }
+    let (body, keep) = with_scratch(|s| {
         if !s.scan.read(dir, &mut s.dirents, false, follow) {
             return None;
         }
         s.scan.sort_by_name();
         render_listing(&mut s.page, request_path, &s.scan);
-        Some(Bytes::copy_from_slice(&s.page))
-    })
+        Some((Bytes::copy_from_slice(&s.page), !s.scan.has_link()))
+    })?;
+    if keep && let Some(stamp) = stamp {
+        with_cache(|c| c.put(stamp, request_path, &body, now));
+    }
+    Some(body)
 }
 
 /// Renders CPython's page for the sorted `scan` into `r` (emptied first).

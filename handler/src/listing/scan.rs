@@ -202,7 +202,6 @@ impl Scan {
 
     /// Whether an entry is a symbolic link: what a link leads to (and so its `/`) can change
     /// without any change to this directory.
-    #[allow(dead_code, reason = "the listing cache's")]
     pub(crate) fn has_link(&self) -> bool {
         self.has_link
     }
