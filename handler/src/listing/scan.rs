@@ -22,8 +22,9 @@ use crate::pystr::{fs_decode, lower_key};
 const DIRENT_BUFFER: usize = 32 * 1024;
 
 /// Above this many bytes, a buffer is dropped after use rather than kept for the next request:
-/// one huge directory must not pin its memory in every thread that once listed it.
-const KEEP_AT_MOST: usize = 1024 * 1024;
+/// one huge directory must not pin its memory in every thread that once listed it (the std
+/// runtime runs a thread per connection). A page of some 5,000 names fits.
+const KEEP_AT_MOST: usize = 256 * 1024;
 
 /// One entry of a [`Scan`]: where its strings are in the arena, and what it is.
 #[derive(Debug, Clone)]
