@@ -45,7 +45,7 @@ struct Item {
 #[derive(Debug, Default)]
 pub(crate) struct Scan {
     arena: Vec<u8>,
-    /// The entries in directory order (`seq` is the index).
+    /// The entries in directory order (a [`SortKey`]'s `seq` indexes it).
     items: Vec<Item>,
     /// The entries in directory order, then in name order once
     /// [`sort_by_name`](Self::sort_by_name) ran.
