@@ -3,6 +3,12 @@
 //! One deliberate difference from 3.14 (see DESIGN.md, "Which CPython"): the title shows the
 //! whole request path, query included, percent-decoded, as CPython 3.11 to 3.13 do, because
 //! CPython's own `test_undecodable_parameter` asserts it.
+//!
+//! The directory is read by the `scan` module into buffers each thread reuses (no allocation
+//! per entry, no `stat` where `getdents` gives the type), and CPython's page, which shows only
+//! names and types, is kept by the `cache` module until the directory changes (its
+//! documentation argues why a kept page is never stale). The rich and JSON listings, which
+//! show sizes and times, are read afresh every time.
 
 use std::ffi::OsStr;
 use std::os::fd::OwnedFd;
@@ -12,24 +18,26 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use protocol::RequestHead;
-use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, Stat, statat};
+use rustix::fs::{FileType, Mode, OFlags, Stat};
 
+mod cache;
 mod json;
 mod query;
 mod rich;
+mod scan;
 
 use crate::Settings;
 use crate::beneath::Lookup;
 use crate::error_page::send_error;
 use crate::path::local_path;
 use crate::plan::{Plan, PlanBody};
-use crate::pystr::{
-    Unquote, fs_decode, fs_encode_lossy, lower_key, push_html_escaped, push_quoted, unquote,
-};
+use crate::pystr::{Unquote, fs_encode_lossy, push_html_escaped, push_quoted, unquote};
 use crate::response::{append_extra_headers, response_head};
 use crate::settings::ListingStyle;
 use crate::time::unix_seconds;
+use cache::{Stamp, with_cache};
 use query::{Format, ListingQuery, prefers_json};
+use scan::{Scan, with_scratch};
 
 /// One directory entry, as the listings need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +74,7 @@ impl Meta {
     }
 }
 
-/// What a link leads to, for [`read_entries`]: `None` when it leads nowhere the listing may
+/// What a link leads to, for [`Scan::read`]: `None` when it leads nowhere the listing may
 /// go (dangling, or outside the root).
 #[derive(Debug, Clone, Copy)]
 struct Target {
@@ -90,22 +98,19 @@ pub fn list_directory(
 ) -> Plan {
     let want = Want::of(settings, request_path, None);
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NONBLOCK | OFlags::CLOEXEC;
-    let entries = rustix::fs::open(dir, flags, Mode::empty())
-        .ok()
-        .and_then(|fd| {
-            read_entries(fd, want.stat, |name| {
-                let m = std::fs::metadata(dir.join(OsStr::from_bytes(name))).ok()?;
-                let mtime = m.modified().map_or(0, unix_seconds);
-                Some(Target {
-                    is_dir: m.is_dir(),
-                    meta: Meta {
-                        size: m.len(),
-                        mtime,
-                    },
-                })
-            })
-        });
-    plan_listing(settings, want, entries, request_path, head_request, now)
+    let fd = rustix::fs::open(dir, flags, Mode::empty()).ok();
+    let follow = |name: &[u8]| {
+        let m = std::fs::metadata(dir.join(OsStr::from_bytes(name))).ok()?;
+        let mtime = m.modified().map_or(0, unix_seconds);
+        Some(Target {
+            is_dir: m.is_dir(),
+            meta: Meta {
+                size: m.len(),
+                mtime,
+            },
+        })
+    };
+    plan_listing(settings, want, fd, follow, request_path, head_request, now)
 }
 
 /// The listing of the directory open as `dir` (`None`: it could not be opened for reading),
@@ -125,16 +130,22 @@ pub(crate) fn list_directory_at(
     now: SystemTime,
 ) -> Plan {
     let want = Want::of(settings, request_path, head.headers().get("Accept"));
-    let entries = dir.and_then(|fd| {
-        read_entries(fd, want.stat, |name| {
-            let st = fs.stat(&rel.join(OsStr::from_bytes(name))).ok()?;
-            Some(Target {
-                is_dir: FileType::from_raw_mode(st.st_mode) == FileType::Directory,
-                meta: Meta::of(&st),
-            })
+    let follow = |name: &[u8]| {
+        let st = fs.stat(&rel.join(OsStr::from_bytes(name))).ok()?;
+        Some(Target {
+            is_dir: FileType::from_raw_mode(st.st_mode) == FileType::Directory,
+            meta: Meta::of(&st),
         })
-    });
-    plan_listing(settings, want, entries, request_path, head.is_head(), now)
+    };
+    plan_listing(
+        settings,
+        want,
+        dir,
+        follow,
+        request_path,
+        head.is_head(),
+        now,
+    )
 }
 
 /// Which listing a request gets.
@@ -191,15 +202,43 @@ impl Want {
     }
 }
 
+/// The listing `want` asks for of the open directory `dir` (`None`: it could not be opened),
+/// or 404 `No permission to list directory` when it cannot be read; `follow` says where a
+/// link in it leads.
 fn plan_listing(
     settings: &Settings,
     want: Want,
-    entries: Option<Vec<Entry>>,
+    dir: Option<OwnedFd>,
+    follow: impl Fn(&[u8]) -> Option<Target>,
     request_path: &[u8],
     head_request: bool,
     now: SystemTime,
 ) -> Plan {
-    let Some(mut entries) = entries else {
+    let page = dir.and_then(|dir| match want.page {
+        Page::Python => python_page(&dir, follow, request_path, now)
+            .map(|body| (body, "text/html; charset=utf-8")),
+        Page::Rich | Page::Json => {
+            let mut entries = with_scratch(|s| {
+                if !s.scan.read(&dir, &mut s.dirents, want.stat, follow) {
+                    return None;
+                }
+                s.scan.sort_by_name();
+                Some(s.scan.to_entries())
+            })?;
+            query::sort(&mut entries, want.query);
+            Some(if want.page == Page::Json {
+                (Bytes::from(json::render(&entries)), "application/json")
+            } else {
+                let path = unquote(
+                    crate::path::strip_query_and_fragment(local_path(settings, request_path)),
+                    Unquote::SurrogatePass,
+                );
+                let body = rich::render(&path, &entries, want.query, settings.upload_form);
+                (Bytes::from(body), "text/html; charset=utf-8")
+            })
+        }
+    });
+    let Some((body, content_type)) = page else {
         return send_error(
             settings,
             404,
@@ -208,29 +247,6 @@ fn plan_listing(
             head_request,
             now,
         );
-    };
-    // `list.sort(key=lambda a: a.lower())`: stable, by code point of the lowered name.
-    entries.sort_by_cached_key(|e| lower_key(&e.text).into_owned());
-    let (body, content_type) = match want.page {
-        Page::Python => (
-            render_listing(request_path, &entries),
-            "text/html; charset=utf-8",
-        ),
-        Page::Rich => {
-            query::sort(&mut entries, want.query);
-            let path = unquote(
-                crate::path::strip_query_and_fragment(local_path(settings, request_path)),
-                Unquote::SurrogatePass,
-            );
-            (
-                rich::render(&path, &entries, want.query, settings.upload_form),
-                "text/html; charset=utf-8",
-            )
-        }
-        Page::Json => {
-            query::sort(&mut entries, want.query);
-            (json::render(&entries), "application/json")
-        }
     };
     let mut head = response_head(settings, 200, None, now);
     head.headers.append("Content-type", content_type);
@@ -245,72 +261,50 @@ fn plan_listing(
         body: if head_request {
             PlanBody::Empty
         } else {
-            PlanBody::Bytes(Bytes::from(body))
+            PlanBody::Bytes(body)
         },
         log_messages: Vec::new(),
     }
 }
 
-/// `os.listdir` of the open directory `fd`, with `os.path.islink` and `os.path.isdir` for
-/// each entry; `follow(name)` says what a symbolic link leads to. With `stat`, each entry's
-/// size and time are read as well (`lstat` beside the directory; `follow` for links).
-fn read_entries(
-    fd: OwnedFd,
-    stat: bool,
+/// CPython's page for the open directory `dir`, or `None` when it cannot be read: from the
+/// cache when the directory has not changed since its page was kept (see [`cache`]), else
+/// read, sorted and rendered in this thread's reused buffers and copied out once.
+fn python_page(
+    dir: &OwnedFd,
     follow: impl Fn(&[u8]) -> Option<Target>,
-) -> Option<Vec<Entry>> {
-    let mut entries = Vec::new();
-    let mut dir = Dir::new(fd).ok()?;
-    // Not a `for` loop: the directory's descriptor is borrowed between reads.
-    while let Some(item) = dir.read() {
-        // CPython's os.listdir fails as a whole on a read error: so does this.
-        let item = item.ok()?;
-        let raw = item.file_name().to_bytes();
-        if raw == b"." || raw == b".." {
-            continue;
-        }
-        let raw = raw.to_vec();
-        let text = fs_decode(&raw).into_owned();
-        // The entry type from readdir answers `islink` and, for anything but a link, `isdir`
-        // without a system call; some file systems leave it unknown, and then `lstat` does.
-        let mut file_type = item.file_type();
-        let mut meta = None;
-        if file_type == FileType::Unknown || stat {
-            let st = dir
-                .fd()
-                .ok()
-                .and_then(|d| statat(d, OsStr::from_bytes(&raw), AtFlags::SYMLINK_NOFOLLOW).ok());
-            if let Some(st) = st {
-                file_type = FileType::from_raw_mode(st.st_mode);
-                meta = Some(Meta::of(&st));
-            }
-        }
-        let is_link = file_type == FileType::Symlink;
-        let is_dir = if is_link {
-            let target = follow(&raw);
-            meta = target.map(|t| t.meta).filter(|_| stat);
-            target.is_some_and(|t| t.is_dir)
-        } else {
-            file_type == FileType::Directory
-        };
-        entries.push(Entry {
-            raw,
-            text,
-            is_dir,
-            is_link,
-            meta: meta.filter(|_| stat),
-        });
+    request_path: &[u8],
+    now: SystemTime,
+) -> Option<Bytes> {
+    // Taken before the read: a change during it leaves the page kept under an older stamp.
+    let stamp = rustix::fs::fstat(dir).ok().map(|st| Stamp::of(&st));
+    if let Some(stamp) = &stamp
+        && let Some(body) = with_cache(|c| c.get(stamp, request_path))
+    {
+        return Some(body);
     }
-    Some(entries)
+    let (body, keep) = with_scratch(|s| {
+        if !s.scan.read(dir, &mut s.dirents, false, follow) {
+            return None;
+        }
+        s.scan.sort_by_name();
+        render_listing(&mut s.page, request_path, &s.scan);
+        Some((Bytes::copy_from_slice(&s.page), !s.scan.has_link()))
+    })?;
+    if keep && let Some(stamp) = stamp {
+        with_cache(|c| c.put(stamp, request_path, &body, now));
+    }
+    Some(body)
 }
 
-fn render_listing(request_path: &[u8], entries: &[Entry]) -> Vec<u8> {
+/// Renders CPython's page for the sorted `scan` into `r` (emptied first).
+fn render_listing(r: &mut Vec<u8>, request_path: &[u8], scan: &Scan) {
     let display = unquote(request_path, Unquote::SurrogatePass);
     let mut title = b"Directory listing for ".to_vec();
     push_html_escaped(&mut title, &display);
-    let title = fs_encode_lossy(&title).into_owned();
+    let title = fs_encode_lossy(&title);
 
-    let mut r = Vec::with_capacity(400 + entries.len() * 80);
+    r.clear();
     r.extend_from_slice(
         b"<!DOCTYPE HTML>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
 <style type=\"text/css\">\n:root {\ncolor-scheme: light dark;\n}\n</style>\n<title>",
@@ -319,15 +313,15 @@ fn render_listing(request_path: &[u8], entries: &[Entry]) -> Vec<u8> {
     r.extend_from_slice(b"</title>\n</head>\n<body>\n<h1>");
     r.extend_from_slice(&title);
     r.extend_from_slice(b"</h1>\n<hr>\n<ul>\n");
-    for e in entries {
+    for e in scan.names() {
         r.extend_from_slice(b"<li><a href=\"");
-        push_quoted(&mut r, &e.text);
+        push_quoted(r, e.text);
         if e.is_dir {
             r.push(b'/');
         }
         r.extend_from_slice(b"\">");
         // html.escape(displayname) encoded with surrogateescape gives back the raw name bytes.
-        push_html_escaped(&mut r, &e.raw);
+        push_html_escaped(r, e.raw);
         // A link shows `@` even when it points to a directory (whose href still ends in `/`).
         if e.is_link {
             r.push(b'@');
@@ -337,5 +331,4 @@ fn render_listing(request_path: &[u8], entries: &[Entry]) -> Vec<u8> {
         r.extend_from_slice(b"</a></li>\n");
     }
     r.extend_from_slice(b"</ul>\n<hr>\n</body>\n</html>\n");
-    r
 }

@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode, percent_encode};
+use percent_encoding::percent_decode;
 
 /// How `unquote` turns percent-decoded bytes into text (Python's `errors=` argument).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,10 +241,16 @@ pub(crate) fn latin1_encode_lossy(s: &[u8]) -> Vec<u8> {
 }
 
 /// `html.escape(s, quote=False)`: `&`, `<` and `>` only, on bytes (file names need not be
-/// UTF-8, so this cannot be a `&str` function).
+/// UTF-8, so this cannot be a `&str` function). Runs without those characters are copied
+/// whole.
 pub(crate) fn push_html_escaped(out: &mut Vec<u8>, s: &[u8]) {
     let mut start = 0;
     for (i, &b) in s.iter().enumerate() {
+        // `&`, `<` and `>` are the only bytes in 0x26..=0x3E that need it; one compare skips
+        // letters and most punctuation.
+        if !(b'&'..=b'>').contains(&b) {
+            continue;
+        }
         let rep: &[u8] = match b {
             b'&' => b"&amp;",
             b'<' => b"&lt;",
@@ -258,21 +264,35 @@ pub(crate) fn push_html_escaped(out: &mut Vec<u8>, s: &[u8]) {
     out.extend_from_slice(&s[start..]);
 }
 
-/// Characters `urllib.parse.quote` leaves alone besides ASCII letters and digits: `_.-~` and
-/// the default `safe='/'`.
-const QUOTE_SAFE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'-')
-    .remove(b'~')
-    .remove(b'/');
+/// Bytes `urllib.parse.quote` leaves alone: ASCII letters and digits, `_.-~`, and the
+/// default `safe='/'`. A table, so quoting a name is one load per byte.
+static QUOTE_SAFE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-' | b'~' | b'/');
+        b += 1;
+    }
+    t
+};
 
 /// `urllib.parse.quote(s, errors='surrogatepass')`: the generalised UTF-8 bytes *are* the
-/// surrogatepass encoding, so they are percent-encoded as they are.
+/// surrogatepass encoding, so they are percent-encoded as they are (upper-case hex digits,
+/// as Python writes them). Runs of safe bytes are copied whole.
 pub(crate) fn push_quoted(out: &mut Vec<u8>, s: &[u8]) {
-    for piece in percent_encode(s, QUOTE_SAFE) {
-        out.extend_from_slice(piece.as_bytes());
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.reserve(s.len());
+    let mut start = 0;
+    for (i, &b) in s.iter().enumerate() {
+        if QUOTE_SAFE[usize::from(b)] {
+            continue;
+        }
+        out.extend_from_slice(&s[start..i]);
+        out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xF)]]);
+        start = i + 1;
     }
+    out.extend_from_slice(&s[start..]);
 }
 
 /// Python's `str.isspace` for latin-1 characters: what `str.split()` splits on.
@@ -443,6 +463,26 @@ mod tests {
         let mut out = Vec::new();
         push_html_escaped(&mut out, b"<i>&\"'");
         assert_eq!(out, b"&lt;i&gt;&amp;\"'");
+    }
+
+    #[test]
+    fn quote_table_is_pythons_safe_set() {
+        // `urllib.parse.quote`'s always-safe characters plus `/`, as the percent-encoding
+        // crate spells them.
+        const SAFE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'_')
+            .remove(b'.')
+            .remove(b'-')
+            .remove(b'~')
+            .remove(b'/');
+        let all: Vec<u8> = (0..=255).collect();
+        let mut ours = Vec::new();
+        push_quoted(&mut ours, &all);
+        let theirs = percent_encoding::percent_encode(&all, SAFE).to_string();
+        assert_eq!(ours, theirs.as_bytes());
+        let mut escaped = Vec::new();
+        push_html_escaped(&mut escaped, &all);
+        assert_eq!(escaped.len(), 256 + 4 + 3 + 3);
     }
 
     #[test]
