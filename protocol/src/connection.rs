@@ -720,6 +720,9 @@ impl ServerConnection {
         self.head_reader = HeadReader::default();
         self.input.clear();
         self.exchange.keep_alive = false;
+        // Also when a good head came first: a `Connection: keep-alive` in the answer must
+        // not promise a next request that will never be read.
+        self.exchange.errored = true;
         if self.exchange.discarding {
             // The response already went out; nothing is left to say.
             self.start_close();

@@ -456,6 +456,31 @@ fn discarded_chunked_body_past_the_limit_closes() {
     assert!(drain(&mut conn).shutdown);
 }
 
+#[test]
+fn body_error_is_never_answered_with_keep_alive() {
+    // Regression: a body that failed after a good head, answered with `Connection:
+    // keep-alive`, was reported as `ResponseComplete { keep_alive: true }` although the
+    // connection then closed (reading had stopped at the error).
+    let t0 = t0();
+    let mut conn = connect(http11(), t0);
+    conn.receive(
+        b"POST /u HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        t0,
+    );
+    request(&mut conn);
+    assert!(matches!(
+        conn.poll_event(),
+        Some(Event::RequestError(RequestError::BadChunk))
+    ));
+    let keep = ResponseHead::new(400).with_header("Connection", "keep-alive");
+    conn.respond(&keep, Bytes::new()).unwrap();
+    assert!(drain(&mut conn).shutdown);
+    assert_eq!(
+        events(&mut conn),
+        [Event::ResponseComplete { keep_alive: false }]
+    );
+}
+
 // ----- request errors -----
 
 /// Feeds `wire`, expects exactly `error`, answers it with its status hint, and checks the
