@@ -216,29 +216,7 @@ impl ServerConnection {
         }
         self.peer_eof = true;
         match self.reading {
-            Reading::Head if self.head_reader.started(&self.input) => {
-                match self
-                    .head_reader
-                    .finish_at_eof(&mut self.input, &self.config)
-                {
-                    Ok(Progress::Head(head)) => {
-                        self.on_head(head);
-                        self.process();
-                        // The head was completed by the end of stream (compat mode), so a
-                        // body it announces can never arrive: without this, the request
-                        // would wait for it forever.
-                        if matches!(self.reading, Reading::Body(_)) {
-                            self.fail(RequestError::UnexpectedEof);
-                        }
-                    }
-                    Ok(Progress::Blank | Progress::NeedMore) => self.start_close(),
-                    Err(e) => self.fail(e),
-                }
-            }
-            Reading::Head => {
-                self.events.push_back(Event::PeerClosed);
-                self.start_close();
-            }
+            Reading::Head => self.eof_at_head(),
             Reading::Body(_) => self.fail(RequestError::UnexpectedEof),
             Reading::Done => {}
             Reading::Closed => {
@@ -630,13 +608,19 @@ impl ServerConnection {
                     }
                     if self.input.is_empty() && !self.head_reader.started(&self.input) {
                         if self.peer_eof {
-                            self.start_close();
+                            self.eof_at_head();
                         }
                         return;
                     }
                     match self.head_reader.advance(&mut self.input, &self.config) {
                         Ok(Progress::NeedMore) => {
-                            self.head_started.get_or_insert(self.now);
+                            if self.peer_eof {
+                                // Pipelined bytes behind a response, and the peer closed
+                                // while it was written: the rest of this head never comes.
+                                self.eof_at_head();
+                            } else {
+                                self.head_started.get_or_insert(self.now);
+                            }
                             return;
                         }
                         Ok(Progress::Head(head)) => self.on_head(head),
@@ -683,6 +667,32 @@ impl ServerConnection {
                 self.reading = Reading::Body(decoder);
             }
             None => self.on_end_of_body(Headers::new()),
+        }
+    }
+
+    /// The peer closed while a head is awaited (between requests, or in the middle of one).
+    fn eof_at_head(&mut self) {
+        if !self.head_reader.started(&self.input) {
+            self.events.push_back(Event::PeerClosed);
+            self.start_close();
+            return;
+        }
+        match self
+            .head_reader
+            .finish_at_eof(&mut self.input, &self.config)
+        {
+            Ok(Progress::Head(head)) => {
+                self.on_head(head);
+                self.process();
+                // The head was completed by the end of stream (compat mode), so a body it
+                // announces can never arrive: without this, the request would wait for it
+                // forever.
+                if matches!(self.reading, Reading::Body(_)) {
+                    self.fail(RequestError::UnexpectedEof);
+                }
+            }
+            Ok(Progress::Blank | Progress::NeedMore) => self.start_close(),
+            Err(e) => self.fail(e),
         }
     }
 
@@ -755,7 +765,11 @@ impl ServerConnection {
                 .is_some_and(|n| n > self.config.limits.max_discard),
             _ => false,
         };
-        let keep_alive = self.exchange.keep_alive && !self.draining && !unread_too_large;
+        // The peer closed (after the response started) and nothing is buffered: no request
+        // can follow, so the event must not promise one.
+        let peer_done = self.peer_eof && self.input.is_empty();
+        let keep_alive =
+            self.exchange.keep_alive && !self.draining && !unread_too_large && !peer_done;
         self.events
             .push_back(Event::ResponseComplete { keep_alive });
         self.writing = Writing::Idle;

@@ -932,6 +932,45 @@ fn peer_close_between_requests_shuts_down() {
 }
 
 #[test]
+fn peer_close_while_the_response_drains() {
+    // Regression: an EOF that arrived after `send_response`, before the response was out,
+    // was not seen again: the event promised keep-alive, and a pipelined head cut short by
+    // the EOF waited forever (no read deadline under CPython's timeouts).
+    let t0 = t0();
+    let config = Config {
+        timeouts: crate::Timeouts::none(),
+        ..http11()
+    };
+    let mut conn = connect(config.clone(), t0);
+    conn.receive(GET_11, t0);
+    events(&mut conn);
+    conn.respond(&ResponseHead::new(200), Bytes::from_static(b"ok"))
+        .unwrap();
+    conn.receive_eof(t0);
+    assert!(drain(&mut conn).shutdown);
+    assert_eq!(
+        events(&mut conn),
+        [Event::ResponseComplete { keep_alive: false }]
+    );
+    assert!(conn.is_closed());
+
+    let mut conn = connect(config, t0);
+    conn.receive(b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HT", t0);
+    events(&mut conn);
+    conn.respond(&ResponseHead::new(200), Bytes::from_static(b"ok"))
+        .unwrap();
+    conn.receive_eof(t0);
+    drain(&mut conn);
+    assert_eq!(
+        events(&mut conn),
+        [
+            Event::ResponseComplete { keep_alive: true },
+            Event::RequestError(RequestError::UnexpectedEof)
+        ]
+    );
+}
+
+#[test]
 fn eof_mid_head_and_mid_body_are_errors() {
     let t0 = t0();
     let mut conn = connect(http11(), t0);
