@@ -184,6 +184,7 @@ mod event;
 pub mod guide;
 mod head;
 mod headers;
+mod machine;
 mod message;
 mod span;
 mod state;

@@ -104,7 +104,7 @@ fn text(out: &Out) -> String {
     String::from_utf8_lossy(&out.bytes).into_owned()
 }
 
-const GET_11: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+pub(super) const GET_11: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
 
 // ----- pipelining -----
 
