@@ -1,11 +1,14 @@
 //! Walks every row of the state table ([`ROWS`]) on a real connection: each case drives a
 //! new [`ServerConnection`] with public calls into a row's from-state, applies the row's input
 //! the way a peer, an application or a runtime would, and checks the states
-//! [`ServerConnection::state`] reports afterwards against the table. `abort` (a row from any
-//! state) is applied in the state every case starts from.
+//! [`ServerConnection::state`] reports before and after, both against the states the case
+//! spells out and against the table. `abort` (a row from any state) is applied in every
+//! state the walk passes through.
 //!
 //! The machine's trail tells which input a call amounted to, so a case cannot pass by
-//! reaching the right state along another row.
+//! reaching the right state along another row; the states written out in each case are what
+//! a wrong row would contradict (the connection's state *is* the table's, so comparing the
+//! two alone could never fail).
 
 use std::time::{Duration, Instant};
 
@@ -15,12 +18,16 @@ use super::tests::{GET_11, answer, connect, drain, events, http11, t0};
 use crate::machine::{ConnState, Input, Phase, ROWS};
 use crate::{Config, ParseMode, ResponseBody, ResponseHead, ServerConnection, State, Transmit};
 
-/// One walk: an input applied in the state `setup` leads to.
+/// One walk: an input applied in the state `setup` leads to. `from` and `to` are the states
+/// before and after, as [`State`] displays them, written out by hand: the table is checked
+/// against them, not they against the table.
 struct Case {
     name: &'static str,
+    from: &'static str,
     setup: fn(Instant) -> ServerConnection,
     input: Input,
     apply: fn(&mut ServerConnection, Instant),
+    to: &'static str,
 }
 
 const POST_4: &[u8] = b"POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\n";
@@ -207,72 +214,95 @@ macro_rules! feed {
 const CASES: &[Case] = &[
     Case {
         name: "a GET head",
+        from: "read=head write=idle",
         setup: fresh,
         input: Input::Head,
         apply: feed!(GET_11),
+        to: "read=done write=pending",
     },
     Case {
         name: "a POST head",
+        from: "read=head write=idle",
         setup: fresh,
         input: Input::HeadWithBody,
         apply: feed!(POST_4),
+        to: "read=body write=pending",
     },
     Case {
         name: "a head expecting 100-continue",
+        from: "read=head write=idle",
         setup: fresh,
         input: Input::HeadExpectingContinue,
         apply: feed!(EXPECT),
+        to: "read=body write=pending",
     },
     Case {
         name: "the last body bytes",
+        from: "read=body write=pending",
         setup: got_post,
         input: Input::BodyEnd,
         apply: feed!(b"abcd"),
+        to: "read=done write=pending",
     },
     Case {
         name: "the last bytes of a discarded body",
+        from: "read=discard write=idle",
         setup: discarding,
         input: Input::BodyEnd,
         apply: feed!(b"3456789"),
+        to: "read=head write=idle",
     },
     Case {
         name: "a head without Host",
+        from: "read=head write=idle",
         setup: fresh,
         input: Input::BadRequest,
         apply: feed!(NO_HOST),
+        to: "read=closed write=pending",
     },
     Case {
         name: "a bad chunk, response owed",
+        from: "read=body write=pending",
         setup: got_chunked,
         input: Input::BadRequest,
         apply: feed!(BAD_CHUNK),
+        to: "read=closed write=pending",
     },
     Case {
         name: "a bad chunk, response started",
+        from: "read=body write=body",
         setup: chunked_responding,
         input: Input::BadRequest,
         apply: feed!(BAD_CHUNK),
+        to: "read=closed write=body",
     },
     Case {
         name: "a bad chunk, response queued",
+        from: "read=body write=finished",
         setup: chunked_answered,
         input: Input::BadRequest,
         apply: feed!(BAD_CHUNK),
+        to: "read=closed write=finished",
     },
     Case {
         name: "an unread body past the discard limit",
+        from: "read=discard write=idle",
         setup: discarding_little,
         input: Input::DiscardFailed,
         apply: feed!(b"5\r\nhello\r\n"),
+        to: "read=closed write=closed",
     },
     Case {
         name: "EOF between requests",
+        from: "read=head write=idle",
         setup: fresh,
         input: Input::PeerEof,
         apply: |conn, now| conn.receive_eof(now),
+        to: "read=closed write=closed",
     },
     Case {
         name: "a blank request line (compat)",
+        from: "read=head write=idle",
         setup: |t0| {
             let config = Config {
                 parse_mode: ParseMode::Compat,
@@ -282,93 +312,122 @@ const CASES: &[Case] = &[
         },
         input: Input::BlankLine,
         apply: feed!(b" \r\n"),
+        to: "read=closed write=closed",
     },
     Case {
         name: "no head before the header read deadline",
+        from: "read=head write=idle",
         setup: fresh,
         input: Input::IdleTimeout,
         apply: |conn, now| conn.handle_timeout(now + Duration::from_secs(3600)),
+        to: "read=closed write=closed",
     },
     Case {
         name: "close_after_response between requests",
+        from: "read=head write=idle",
         setup: fresh,
         input: Input::CloseIdle,
         apply: |conn, _| conn.close_after_response(),
+        to: "read=closed write=closed",
     },
     Case {
         name: "send_continue",
+        from: "read=body write=pending",
         setup: got_expect,
         input: Input::Continue,
         apply: |conn, _| conn.send_continue().unwrap(),
+        to: "read=body write=pending",
     },
     Case {
         name: "send_response",
+        from: "read=done write=pending",
         setup: got_get,
         input: Input::ResponseHead,
         apply: |conn, _| {
             conn.send_response(&ResponseHead::new(200), ResponseBody::Length(2))
                 .unwrap();
         },
+        to: "read=done write=body",
     },
     Case {
         name: "finish_response",
+        from: "read=done write=body",
         setup: get_responding,
         input: Input::ResponseEnd,
         apply: |conn, _| conn.finish_response().unwrap(),
+        to: "read=done write=finished",
     },
     Case {
         name: "a kept-alive response written",
+        from: "read=done write=finished",
         setup: get_answered,
         input: Input::Sent,
         apply: write_bytes,
+        to: "read=head write=idle",
     },
     Case {
         name: "a kept-alive response written, body unread",
+        from: "read=body write=finished",
         setup: post_answered,
         input: Input::Sent,
         apply: write_bytes,
+        to: "read=discard write=idle",
     },
     Case {
         name: "a last response written",
+        from: "read=done write=finished",
         setup: get_answered_10,
         input: Input::SentClose,
         apply: write_bytes,
+        to: "read=closed write=closed",
     },
     Case {
         name: "a response written, too much body unread",
+        from: "read=body write=finished",
         setup: huge_post_answered,
         input: Input::SentClose,
         apply: write_bytes,
+        to: "read=closed write=closed",
     },
     Case {
         name: "an error's answer written",
+        from: "read=closed write=finished",
         setup: refused_answered,
         input: Input::SentClose,
         apply: write_bytes,
+        to: "read=closed write=closed",
     },
     Case {
         name: "the shutdown taken",
+        from: "read=closed write=closed",
         setup: closing,
         input: Input::ShutdownSent,
         apply: |conn, _| assert_eq!(conn.poll_transmit(), Some(Transmit::Shutdown)),
+        to: "read=closed write=closed lingering",
     },
     Case {
         name: "the shutdown taken after the peer's EOF",
+        from: "read=closed write=closed",
         setup: closing_after_eof,
         input: Input::ShutdownAfterEof,
         apply: |conn, _| assert_eq!(conn.poll_transmit(), Some(Transmit::Shutdown)),
+        to: "closed",
     },
     Case {
         name: "EOF while lingering",
+        from: "read=closed write=closed lingering",
         setup: lingering,
         input: Input::LingerEof,
         apply: |conn, now| conn.receive_eof(now),
+        to: "closed",
     },
     Case {
         name: "the linger deadline",
+        from: "read=closed write=closed lingering",
         setup: lingering,
         input: Input::LingerTimeout,
         apply: |conn, now| conn.handle_timeout(now + Duration::from_secs(3600)),
+        to: "closed",
     },
 ];
 
@@ -397,16 +456,17 @@ fn row_for(from: Phase, input: Input) -> Option<usize> {
     })
 }
 
-/// Applies a case and checks every side against the table; returns the rows it took.
+/// Applies `input` with `apply` and checks every side against the table; returns the rows
+/// it took.
 fn walk(
     name: &str,
-    mut conn: ServerConnection,
+    conn: &mut ServerConnection,
     input: Input,
     apply: impl FnOnce(&mut ServerConnection),
 ) -> Vec<usize> {
     conn.machine.take_trail();
     let before = phases(conn.state());
-    apply(&mut conn);
+    apply(conn);
     let trail = conn.machine.take_trail();
     assert_eq!(
         trail.iter().map(|&(_, input)| input).collect::<Vec<_>>(),
@@ -438,19 +498,26 @@ fn every_row_is_walked() {
     let t0 = t0();
     let mut walked = vec![false; ROWS.len()];
     for case in CASES {
-        let conn = (case.setup)(t0);
-        for n in walk(case.name, conn, case.input, |conn| (case.apply)(conn, t0)) {
+        let mut conn = (case.setup)(t0);
+        assert_eq!(conn.state().to_string(), case.from, "{}: set up", case.name);
+        let rows = walk(case.name, &mut conn, case.input, |conn| {
+            (case.apply)(conn, t0);
+        });
+        assert_eq!(conn.state().to_string(), case.to, "{}: applied", case.name);
+        for n in rows {
             walked[n] = true;
         }
         // `abort` from the state this case starts in, and from the one it ends in.
-        let conn = (case.setup)(t0);
-        for n in walk(case.name, conn, Input::Abort, ServerConnection::abort) {
+        let mut conn = (case.setup)(t0);
+        for n in walk(case.name, &mut conn, Input::Abort, ServerConnection::abort) {
             walked[n] = true;
         }
+        assert_eq!(conn.state().to_string(), "closed", "{}: aborted", case.name);
         let mut conn = (case.setup)(t0);
         (case.apply)(&mut conn, t0);
         if !conn.is_closed() {
-            walk(case.name, conn, Input::Abort, ServerConnection::abort);
+            walk(case.name, &mut conn, Input::Abort, ServerConnection::abort);
+            assert_eq!(conn.state().to_string(), "closed", "{}: aborted", case.name);
         }
     }
     let missed: Vec<_> = ROWS
