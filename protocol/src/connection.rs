@@ -531,6 +531,7 @@ impl ServerConnection {
     /// Applies `input` to the states: the one place they change. An input the table has no
     /// row for is a bug here; a debug build stops in [`Machine::step`], a release build
     /// aborts the connection rather than go on in a state the table does not know.
+    #[inline]
     fn transition(&mut self, input: Input) -> bool {
         let moved = self.machine.step(input);
         if !moved {

@@ -95,6 +95,7 @@ use ReadState as R;
 use WriteState as W;
 
 use crate::state::{ReadState, WriteState};
+use lookup::{CONN_NEXT, MOVES, READ_NEXT, WRITE_NEXT};
 
 /// Whether our end of the connection is open, lingering after its shutdown, or closed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -385,12 +386,9 @@ impl Side {
     }
 }
 
-/// How many states the three sides have together.
-const PHASES: usize = 13;
-
 impl Phase {
-    /// Every state of every side, in the order of [`Self::index`].
-    pub(crate) const ALL: [Self; PHASES] = [
+    /// Every state of every side, side by side, each side's in the order of its enum.
+    pub(crate) const ALL: [Self; 13] = [
         r(R::Head),
         r(R::Body),
         r(R::Discard),
@@ -405,25 +403,6 @@ impl Phase {
         c(C::Lingering),
         c(C::Closed),
     ];
-
-    /// Its row in [`NEXT`].
-    const fn index(self) -> usize {
-        match self {
-            Self::Read(R::Head) => 0,
-            Self::Read(R::Body) => 1,
-            Self::Read(R::Discard) => 2,
-            Self::Read(R::Done) => 3,
-            Self::Read(R::Closed) => 4,
-            Self::Write(W::Idle) => 5,
-            Self::Write(W::Pending) => 6,
-            Self::Write(W::Body) => 7,
-            Self::Write(W::Finished) => 8,
-            Self::Write(W::Closed) => 9,
-            Self::Conn(C::Open) => 10,
-            Self::Conn(C::Lingering) => 11,
-            Self::Conn(C::Closed) => 12,
-        }
-    }
 
     pub(crate) const fn side(self) -> Side {
         match self {
@@ -441,65 +420,6 @@ impl Phase {
             Self::Conn(state) => state.name(),
         }
     }
-}
-
-/// [`ROWS`] as a lookup table, built at compile time: `NEXT[state][input]` is the state
-/// `input` leads to from `state`, or `None` when that is a bug. A side with no row for an
-/// input at all stays put. Building it checks the table: a second row for the same state
-/// and input, or a row whose two states are on different sides, fails the build.
-const NEXT: [[Option<Phase>; Input::ALL.len()]; PHASES] = lookup_table();
-
-const fn lookup_table() -> [[Option<Phase>; Input::ALL.len()]; PHASES] {
-    let mut next = [[None; Input::ALL.len()]; PHASES];
-    let mut p = 0;
-    while p < PHASES {
-        assert!(Phase::ALL[p].index() == p, "Phase::ALL is out of order");
-        let mut i = 0;
-        while i < Input::ALL.len() {
-            assert!(Input::ALL[i] as usize == i, "Input::ALL is out of order");
-            if !has_rows(Phase::ALL[p].side(), Input::ALL[i]) {
-                next[p][i] = Some(Phase::ALL[p]);
-            }
-            i += 1;
-        }
-        p += 1;
-    }
-    let mut n = 0;
-    while n < ROWS.len() {
-        let row = ROWS[n];
-        let i = row.input as usize;
-        if let Some(from) = row.from {
-            assert!(
-                from.side() as u8 == row.to.side() as u8,
-                "a row changes sides"
-            );
-            assert!(next[from.index()][i].is_none(), "two rows for one state");
-            next[from.index()][i] = Some(row.to);
-        } else {
-            let mut p = 0;
-            while p < PHASES {
-                if Phase::ALL[p].side() as u8 == row.to.side() as u8 {
-                    assert!(next[p][i].is_none(), "two rows for one state");
-                    next[p][i] = Some(row.to);
-                }
-                p += 1;
-            }
-        }
-        n += 1;
-    }
-    next
-}
-
-/// Whether `side` has any row for `input`.
-const fn has_rows(side: Side, input: Input) -> bool {
-    let mut n = 0;
-    while n < ROWS.len() {
-        if ROWS[n].input as usize == input as usize && ROWS[n].to.side() as u8 == side as u8 {
-            return true;
-        }
-        n += 1;
-    }
-    false
 }
 
 impl Machine {
@@ -532,13 +452,26 @@ impl Machine {
     #[inline]
     pub(crate) fn step(&mut self, input: Input) -> bool {
         let i = input as usize;
+        let [moves_read, moves_write, moves_conn] = MOVES[i];
+        // The tables hold the same for a side without rows; skipping them is only cheaper.
         let next = (
-            NEXT[Phase::Read(self.read).index()][i],
-            NEXT[Phase::Write(self.write).index()][i],
-            NEXT[Phase::Conn(self.conn).index()][i],
+            if moves_read {
+                READ_NEXT[self.read as usize][i]
+            } else {
+                Some(self.read)
+            },
+            if moves_write {
+                WRITE_NEXT[self.write as usize][i]
+            } else {
+                Some(self.write)
+            },
+            if moves_conn {
+                CONN_NEXT[self.conn as usize][i]
+            } else {
+                Some(self.conn)
+            },
         );
-        let (Some(Phase::Read(read)), Some(Phase::Write(write)), Some(Phase::Conn(conn))) = next
-        else {
+        let (Some(read), Some(write), Some(conn)) = next else {
             debug_assert!(false, "no row for {input:?} in {self:?}");
             return false;
         };
@@ -558,5 +491,6 @@ impl Machine {
     }
 }
 
+mod lookup;
 #[cfg(test)]
 mod tests;
