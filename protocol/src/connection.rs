@@ -1,5 +1,7 @@
 //! [`ServerConnection`]: the public face of the core. Inputs are method calls, outputs are
-//! drained with `poll_*`; the transitions themselves are kept in the small helpers at the end.
+//! drained with `poll_*`. Which input a call amounts to is decided here; what it does to the
+//! connection's states is a row of the table in [`machine`](crate::machine), applied by
+//! [`ServerConnection::transition`] alone.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
@@ -11,6 +13,7 @@ use bytes::{Bytes, BytesMut};
 use crate::body::encode::{self, AddedField, BodyEncoder};
 use crate::body::{BodyDecoder, Decoded};
 use crate::head::{self, CLOSE, CONNECTION, HeadReader, KEEP_ALIVE, Progress};
+use crate::machine::{ConnState, Input, Machine};
 use crate::state::{ReadState, State, WriteState};
 use crate::timer::TimerTable;
 use crate::transmit::{Marker, OutQueue};
@@ -28,34 +31,6 @@ const RECV_CHUNK: usize = 16 * 1024;
 /// larger (a `recv_buf` room, a big body read) is released, so idle connections stay cheap.
 const KEEP_IDLE_BUFFER: usize = 4 * 1024;
 
-/// The receive side.
-#[derive(Debug)]
-enum Reading {
-    /// Waiting for, or in the middle of, a request head.
-    Head,
-    /// Decoding a request body.
-    Body(BodyDecoder),
-    /// The request was read completely; pipelined bytes wait until its response is complete.
-    Done,
-    /// Nothing more is parsed: after an error, or once the connection is closing.
-    Closed,
-}
-
-/// The send side.
-#[derive(Debug)]
-enum Writing {
-    /// No request to answer.
-    Idle,
-    /// A request (or a request error) waits for a response head.
-    Pending,
-    /// The head was queued; the body is being written.
-    Body(BodyEncoder),
-    /// The response is queued completely and is draining to the socket.
-    Finished,
-    /// No more output.
-    Closed,
-}
-
 /// Facts about the exchange in progress that shape its response.
 #[derive(Debug, Default, Clone, Copy)]
 struct Exchange {
@@ -69,8 +44,7 @@ struct Exchange {
     keep_alive: bool,
     /// The request failed to parse: never keep the connection.
     errored: bool,
-    /// The response is done; the rest of the request body is read and dropped.
-    discarding: bool,
+    /// Bytes of an unread request body dropped so far ([`ReadState::Discard`]).
     discarded: u64,
 }
 
@@ -87,8 +61,12 @@ pub struct ServerConnection {
     /// Length of `input` before the spare room handed out by `recv_buf`.
     recv_base: Option<usize>,
     head_reader: HeadReader,
-    reading: Reading,
-    writing: Writing,
+    /// The states of the three sides; only [`Self::transition`] changes them.
+    machine: Machine,
+    /// The request body's framing, used while the read side is `Body` or `Discard`.
+    decoder: BodyDecoder,
+    /// The response body's framing, used while the write side is `Body`.
+    encoder: BodyEncoder,
     exchange: Exchange,
     out: OutQueue,
     events: VecDeque<Event>,
@@ -107,9 +85,6 @@ pub struct ServerConnection {
     peer_eof: bool,
     /// The application asked to close once the current exchange is over.
     draining: bool,
-    /// Our shutdown was handed to the runtime; we only drain input now.
-    lingering: bool,
-    closed: bool,
 }
 
 impl ServerConnection {
@@ -121,8 +96,9 @@ impl ServerConnection {
             input_peak: 0,
             recv_base: None,
             head_reader: HeadReader::default(),
-            reading: Reading::Head,
-            writing: Writing::Idle,
+            machine: Machine::new(),
+            decoder: BodyDecoder::Length(0),
+            encoder: BodyEncoder::Refuse,
             exchange: Exchange::default(),
             out: OutQueue::default(),
             events: VecDeque::new(),
@@ -134,8 +110,6 @@ impl ServerConnection {
             failed_line: None,
             peer_eof: false,
             draining: false,
-            lingering: false,
-            closed: false,
         };
         connection.update_timers();
         connection
@@ -152,7 +126,7 @@ impl ServerConnection {
     pub fn receive(&mut self, data: &[u8], now: Instant) {
         self.tick(now);
         self.take_back_recv_room();
-        if self.closed || data.is_empty() {
+        if self.is_closed() || data.is_empty() {
             return;
         }
         self.input.extend_from_slice(data);
@@ -187,7 +161,7 @@ impl ServerConnection {
             return;
         }
         self.input.truncate(base + n.min(RECV_CHUNK));
-        if n > 0 && !self.closed {
+        if n > 0 && !self.is_closed() {
             self.after_receive();
         } else if self.input.is_empty() && self.input_peak > KEEP_IDLE_BUFFER {
             // A read that found nothing (the usual last read of an edge-triggered loop)
@@ -211,39 +185,18 @@ impl ServerConnection {
     pub fn receive_eof(&mut self, now: Instant) {
         self.tick(now);
         self.take_back_recv_room();
-        if self.closed || self.peer_eof {
+        if self.is_closed() || self.peer_eof {
             return;
         }
         self.peer_eof = true;
-        match self.reading {
-            Reading::Head if self.head_reader.started(&self.input) => {
-                match self
-                    .head_reader
-                    .finish_at_eof(&mut self.input, &self.config)
-                {
-                    Ok(Progress::Head(head)) => {
-                        self.on_head(head);
-                        self.process();
-                        // The head was completed by the end of stream (compat mode), so a
-                        // body it announces can never arrive: without this, the request
-                        // would wait for it forever.
-                        if matches!(self.reading, Reading::Body(_)) {
-                            self.fail(RequestError::UnexpectedEof);
-                        }
-                    }
-                    Ok(Progress::Blank | Progress::NeedMore) => self.start_close(),
-                    Err(e) => self.fail(e),
-                }
-            }
-            Reading::Head => {
-                self.events.push_back(Event::PeerClosed);
-                self.start_close();
-            }
-            Reading::Body(_) => self.fail(RequestError::UnexpectedEof),
-            Reading::Done => {}
-            Reading::Closed => {
-                if self.lingering {
-                    self.closed = true;
+        match self.machine.read() {
+            ReadState::Head => self.eof_at_head(),
+            ReadState::Body | ReadState::Discard => self.fail(RequestError::UnexpectedEof),
+            // The response in progress learns of it (no keep-alive) when it starts.
+            ReadState::Done => {}
+            ReadState::Closed => {
+                if self.machine.conn() == ConnState::Lingering {
+                    self.transition(Input::LingerEof);
                 }
             }
         }
@@ -261,11 +214,11 @@ impl ServerConnection {
                 }
                 TimeoutKind::HeaderRead | TimeoutKind::Idle => {
                     self.events.push_back(Event::Timeout(kind));
-                    self.start_close();
+                    self.close(Input::IdleTimeout);
                 }
                 TimeoutKind::BodyRead => self.fail(RequestError::Timeout(kind)),
                 TimeoutKind::Linger => {
-                    self.closed = true;
+                    self.transition(Input::LingerTimeout);
                     self.timers = TimerTable::default();
                 }
             }
@@ -283,6 +236,7 @@ impl ServerConnection {
             return Err(UsageError::ContinueNotExpected);
         }
         self.exchange.continue_sent = true;
+        self.transition(Input::Continue);
         encode::continue_head(&mut self.out, &self.config.protocol_version);
         Ok(())
     }
@@ -379,7 +333,7 @@ impl ServerConnection {
         };
         // A client still waiting for `100 Continue` may or may not send its body: the only
         // safe way to find the next request is not to look for one.
-        let unread_body = matches!(self.reading, Reading::Body(_));
+        let unread_body = self.machine.read() == ReadState::Body;
         if exchange.headless
             || self.draining
             || self.peer_eof
@@ -398,14 +352,15 @@ impl ServerConnection {
                 open_ended,
             );
         }
-        self.writing = Writing::Body(encoder);
+        self.encoder = encoder;
+        self.transition(Input::ResponseHead);
         Ok(())
     }
 
     /// Queues body bytes of the response in progress.
     pub fn send_body(&mut self, data: Bytes) -> Result<(), UsageError> {
-        match &mut self.writing {
-            Writing::Body(encoder) => encoder.data(&mut self.out, data),
+        match self.machine.write() {
+            WriteState::Body => self.encoder.data(&mut self.out, data),
             _ => Err(self.not_writing_body()),
         }
     }
@@ -413,19 +368,19 @@ impl ServerConnection {
     /// Declares `len` body bytes that the runtime sends itself (with sendfile, say). They
     /// appear as [`Transmit::External`] at their place in the output.
     pub fn send_body_external(&mut self, len: u64) -> Result<(), UsageError> {
-        match &mut self.writing {
-            Writing::Body(encoder) => encoder.external(&mut self.out, len),
+        match self.machine.write() {
+            WriteState::Body => self.encoder.external(&mut self.out, len),
             _ => Err(self.not_writing_body()),
         }
     }
 
     /// Ends the response (writing the last chunk of a chunked body).
     pub fn finish_response(&mut self) -> Result<(), UsageError> {
-        match &self.writing {
-            Writing::Body(encoder) => encoder.finish(&mut self.out)?,
+        match self.machine.write() {
+            WriteState::Body => self.encoder.finish(&mut self.out)?,
             _ => return Err(self.not_writing_body()),
         }
-        self.writing = Writing::Finished;
+        self.transition(Input::ResponseEnd);
         self.out.push_end_of_response();
         self.settle();
         self.update_timers();
@@ -445,7 +400,7 @@ impl ServerConnection {
         self.draining = true;
         self.exchange.keep_alive = false;
         if self.is_idle() {
-            self.start_close();
+            self.close(Input::CloseIdle);
             self.update_timers();
         }
     }
@@ -454,10 +409,9 @@ impl ServerConnection {
     pub fn abort(&mut self) {
         self.out.clear();
         self.input = BytesMut::new();
-        self.reading = Reading::Closed;
-        self.writing = Writing::Closed;
+        // Every state has an `abort` row, so this step cannot fail (and cannot recurse).
+        let _ = self.machine.step(Input::Abort);
         self.timers = TimerTable::default();
-        self.closed = true;
     }
 
     // ----- outputs -----
@@ -474,10 +428,10 @@ impl ServerConnection {
     pub fn poll_transmit(&mut self) -> Option<Transmit<'_>> {
         self.settle();
         if self.out.pop_shutdown() {
-            self.lingering = true;
             if self.peer_eof {
-                self.closed = true;
+                self.transition(Input::ShutdownAfterEof);
             } else {
+                self.transition(Input::ShutdownSent);
                 // A linger too long to represent never ends (the peer's close does).
                 let until = self.now.checked_add(self.config.timeouts.linger);
                 self.timers.set(TimeoutKind::Linger, until);
@@ -516,21 +470,23 @@ impl ServerConnection {
     /// Whether the runtime should read from the socket now. False while a pipelined request
     /// waits for the current response, or when the connection is closed.
     pub fn wants_read(&self) -> bool {
-        if self.closed || self.peer_eof {
+        if self.is_closed() || self.peer_eof {
             return false;
         }
-        match self.reading {
-            Reading::Head => true,
-            Reading::Body(_) => self.input.len() < self.config.limits.max_buffered_input,
-            Reading::Done => self.input.is_empty(),
-            Reading::Closed => self.lingering,
+        match self.machine.read() {
+            ReadState::Head => true,
+            ReadState::Body | ReadState::Discard => {
+                self.input.len() < self.config.limits.max_buffered_input
+            }
+            ReadState::Done => self.input.is_empty(),
+            ReadState::Closed => self.machine.conn() == ConnState::Lingering,
         }
     }
 
     /// Whether a response body is in progress and the output queue is below its high-water
     /// mark: producers (file reads, CGI output) should push more only while this holds.
     pub fn wants_body_data(&self) -> bool {
-        matches!(self.writing, Writing::Body(_))
+        self.machine.write() == WriteState::Body
             && self.out.buffered() < self.config.send_high_water
     }
 
@@ -541,12 +497,10 @@ impl ServerConnection {
 
     /// Whether the connection sits between requests with nothing buffered either way.
     pub fn is_idle(&self) -> bool {
-        matches!(
-            (&self.reading, &self.writing),
-            (Reading::Head, Writing::Idle)
-        ) && self.input.is_empty()
+        (self.machine.read(), self.machine.write()) == (ReadState::Head, WriteState::Idle)
+            && self.input.is_empty()
             && self.out.is_empty()
-            && !self.closed
+            && !self.is_closed()
     }
 
     /// The request line (ending stripped) of a head that failed with a
@@ -558,63 +512,73 @@ impl ServerConnection {
 
     /// Whether the connection is over: the runtime should close the socket.
     pub fn is_closed(&self) -> bool {
-        self.closed
+        self.machine.conn() == ConnState::Closed
     }
 
     /// Where the connection stands (read-only, for tracing and tests): which part of a
     /// request it reads, which part of a response it writes, whether it lingers or is closed.
     pub fn state(&self) -> State {
         State {
-            read: match self.reading {
-                Reading::Head => ReadState::Head,
-                Reading::Body(_) => ReadState::Body,
-                Reading::Done => ReadState::Done,
-                Reading::Closed => ReadState::Closed,
-            },
-            write: match self.writing {
-                Writing::Idle => WriteState::Idle,
-                Writing::Pending => WriteState::Pending,
-                Writing::Body(_) => WriteState::Body,
-                Writing::Finished => WriteState::Finished,
-                Writing::Closed => WriteState::Closed,
-            },
-            lingering: self.lingering,
-            closed: self.closed,
+            read: self.machine.read(),
+            write: self.machine.write(),
+            lingering: self.machine.conn() == ConnState::Lingering,
+            closed: self.is_closed(),
         }
     }
 
     // ----- transitions -----
+
+    /// Applies `input` to the states: the one place they change. An input the table has no
+    /// row for is a bug here; a debug build stops in [`Machine::step`], a release build
+    /// aborts the connection rather than go on in a state the table does not know.
+    #[inline]
+    fn transition(&mut self, input: Input) -> bool {
+        let moved = self.machine.step(input);
+        if !moved {
+            self.abort();
+        }
+        moved
+    }
+
+    /// Applies an input that ends the exchange without a response, and queues our shutdown.
+    fn close(&mut self, input: Input) {
+        if self.transition(input) {
+            self.out.push_shutdown();
+        }
+    }
 
     fn tick(&mut self, now: Instant) {
         self.now = self.now.max(now);
     }
 
     fn check_pending(&self) -> Result<(), UsageError> {
-        match self.writing {
-            Writing::Pending => Ok(()),
-            Writing::Idle => Err(UsageError::NoRequestToAnswer),
-            Writing::Body(_) | Writing::Finished => Err(UsageError::ResponseAlreadyStarted),
-            Writing::Closed => Err(UsageError::Closed),
+        match self.machine.write() {
+            WriteState::Pending => Ok(()),
+            WriteState::Idle => Err(UsageError::NoRequestToAnswer),
+            WriteState::Body | WriteState::Finished => Err(UsageError::ResponseAlreadyStarted),
+            WriteState::Closed => Err(UsageError::Closed),
         }
     }
 
     fn not_writing_body(&self) -> UsageError {
-        match self.writing {
-            Writing::Pending => UsageError::ResponseNotStarted,
-            Writing::Closed => UsageError::Closed,
-            Writing::Idle | Writing::Finished | Writing::Body(_) => UsageError::NoRequestToAnswer,
+        match self.machine.write() {
+            WriteState::Pending => UsageError::ResponseNotStarted,
+            WriteState::Closed => UsageError::Closed,
+            WriteState::Idle | WriteState::Finished | WriteState::Body => {
+                UsageError::NoRequestToAnswer
+            }
         }
     }
 
     fn after_receive(&mut self) {
-        match self.reading {
-            Reading::Closed => {
+        match self.machine.read() {
+            ReadState::Closed => {
                 // Lingering: what the peer still sends is read only to be dropped.
                 self.input.clear();
                 return;
             }
-            Reading::Body(_) => self.body_progress = self.now,
-            Reading::Head | Reading::Done => {}
+            ReadState::Body | ReadState::Discard => self.body_progress = self.now,
+            ReadState::Head | ReadState::Done => {}
         }
         self.process();
         self.update_timers();
@@ -623,25 +587,31 @@ impl ServerConnection {
     /// Parses as far as the buffered input and the state allow.
     fn process(&mut self) {
         loop {
-            match &mut self.reading {
-                Reading::Head => {
-                    if !matches!(self.writing, Writing::Idle) {
+            match self.machine.read() {
+                ReadState::Head => {
+                    if self.machine.write() != WriteState::Idle {
                         return;
                     }
                     if self.input.is_empty() && !self.head_reader.started(&self.input) {
                         if self.peer_eof {
-                            self.start_close();
+                            self.eof_at_head();
                         }
                         return;
                     }
                     match self.head_reader.advance(&mut self.input, &self.config) {
                         Ok(Progress::NeedMore) => {
-                            self.head_started.get_or_insert(self.now);
+                            if self.peer_eof {
+                                // Pipelined bytes behind a response, and the peer closed
+                                // while it was written: the rest of this head never comes.
+                                self.eof_at_head();
+                            } else {
+                                self.head_started.get_or_insert(self.now);
+                            }
                             return;
                         }
                         Ok(Progress::Head(head)) => self.on_head(head),
                         Ok(Progress::Blank) => {
-                            self.start_close();
+                            self.close(Input::BlankLine);
                             return;
                         }
                         Err(e) => {
@@ -650,16 +620,18 @@ impl ServerConnection {
                         }
                     }
                 }
-                Reading::Body(decoder) => match decoder.decode(&mut self.input) {
-                    Ok(Decoded::Data(data)) => self.on_body(data),
-                    Ok(Decoded::End(trailers)) => self.on_end_of_body(trailers),
-                    Ok(Decoded::NeedMore) => return,
-                    Err(e) => {
-                        self.fail(e);
-                        return;
+                ReadState::Body | ReadState::Discard => {
+                    match self.decoder.decode(&mut self.input) {
+                        Ok(Decoded::Data(data)) => self.on_body(data),
+                        Ok(Decoded::End(trailers)) => self.on_end_of_body(trailers),
+                        Ok(Decoded::NeedMore) => return,
+                        Err(e) => {
+                            self.fail(e);
+                            return;
+                        }
                     }
-                },
-                Reading::Done | Reading::Closed => return,
+                }
+                ReadState::Done | ReadState::Closed => return,
             }
         }
     }
@@ -674,65 +646,100 @@ impl ServerConnection {
             keep_alive: head.keep_alive(),
             ..Exchange::default()
         };
-        self.writing = Writing::Pending;
         let decoder = BodyDecoder::for_framing(head.framing(), &self.config.limits);
+        self.transition(match decoder {
+            None => Input::Head,
+            Some(_) if head.expects_continue() => Input::HeadExpectingContinue,
+            Some(_) => Input::HeadWithBody,
+        });
         self.events.push_back(Event::Request(head));
         match decoder {
             Some(decoder) => {
                 self.body_progress = self.now;
-                self.reading = Reading::Body(decoder);
+                self.decoder = decoder;
             }
-            None => self.on_end_of_body(Headers::new()),
+            None => self.events.push_back(Event::EndOfRequest {
+                trailers: Headers::new(),
+            }),
+        }
+    }
+
+    /// The peer closed while a head is awaited (between requests, or in the middle of one).
+    fn eof_at_head(&mut self) {
+        if !self.head_reader.started(&self.input) {
+            self.events.push_back(Event::PeerClosed);
+            self.close(Input::PeerEof);
+            return;
+        }
+        match self
+            .head_reader
+            .finish_at_eof(&mut self.input, &self.config)
+        {
+            Ok(Progress::Head(head)) => {
+                self.on_head(head);
+                self.process();
+                // The head was completed by the end of stream (compat mode), so a body it
+                // announces can never arrive: without this, the request would wait for it
+                // forever.
+                if self.machine.read() == ReadState::Body {
+                    self.fail(RequestError::UnexpectedEof);
+                }
+            }
+            Ok(Progress::Blank | Progress::NeedMore) => self.close(Input::BlankLine),
+            Err(e) => self.fail(e),
         }
     }
 
     fn on_body(&mut self, data: Bytes) {
         self.body_progress = self.now;
-        if !self.exchange.discarding {
+        if self.machine.read() != ReadState::Discard {
             self.events.push_back(Event::Body(data));
             return;
         }
         self.exchange.discarded += data.len() as u64;
         if self.exchange.discarded > self.config.limits.max_discard {
-            self.start_close();
+            self.close(Input::DiscardFailed);
         }
     }
 
     fn on_end_of_body(&mut self, trailers: Headers) {
-        if self.exchange.discarding {
-            self.exchange.discarding = false;
-            self.begin_next_request();
+        let discarded = self.machine.read() == ReadState::Discard;
+        self.transition(Input::BodyEnd);
+        if discarded {
+            self.await_next_head();
         } else {
             self.events.push_back(Event::EndOfRequest { trailers });
-            self.reading = Reading::Done;
         }
     }
 
     /// The peer broke the protocol: stop reading, let the application answer if it can.
     fn fail(&mut self, error: RequestError) {
-        self.reading = Reading::Closed;
-        let headless = matches!(self.writing, Writing::Idle)
+        let unanswered = self.machine.write() == WriteState::Idle;
+        let headless = unanswered
             && self.config.parse_mode == ParseMode::Compat
             && self.head_reader.cpython_headless_error(&error, &self.input);
-        if matches!(self.writing, Writing::Idle) {
+        if unanswered {
             self.failed_line = self.head_reader.last_line(&self.input);
         }
         self.head_reader = HeadReader::default();
         self.input.clear();
         self.exchange.keep_alive = false;
-        if self.exchange.discarding {
+        // Also when a good head came first: a `Connection: keep-alive` in the answer must
+        // not promise a next request that will never be read.
+        self.exchange.errored = true;
+        if self.machine.read() == ReadState::Discard {
             // The response already went out; nothing is left to say.
-            self.start_close();
+            self.close(Input::DiscardFailed);
             return;
         }
-        if matches!(self.writing, Writing::Idle) {
+        if unanswered {
             self.exchange = Exchange {
                 errored: true,
                 headless,
                 ..Exchange::default()
             };
-            self.writing = Writing::Pending;
         }
+        self.transition(Input::BadRequest);
         self.events.push_back(Event::RequestError(error));
     }
 
@@ -746,32 +753,34 @@ impl ServerConnection {
     fn on_response_complete(&mut self) {
         // An unread body known to be too large to discard ends the connection; decide that
         // before the event, which promises whether another request can follow.
-        let unread_too_large = match &self.reading {
-            Reading::Body(decoder) => decoder
+        let unread_too_large = self.machine.read() == ReadState::Body
+            && self
+                .decoder
                 .known_remaining()
-                .is_some_and(|n| n > self.config.limits.max_discard),
-            _ => false,
-        };
-        let keep_alive = self.exchange.keep_alive && !self.draining && !unread_too_large;
+                .is_some_and(|n| n > self.config.limits.max_discard);
+        // The peer closed (after the response started) and nothing is buffered: no request
+        // can follow, so the event must not promise one.
+        let peer_done = self.peer_eof && self.input.is_empty();
+        let keep_alive =
+            self.exchange.keep_alive && !self.draining && !unread_too_large && !peer_done;
         self.events
             .push_back(Event::ResponseComplete { keep_alive });
-        self.writing = Writing::Idle;
         if !keep_alive {
-            self.start_close();
+            self.close(Input::SentClose);
             return;
         }
-        match &self.reading {
-            Reading::Done => self.begin_next_request(),
-            Reading::Body(_) => {
-                self.exchange.discarding = true;
-                self.process();
-            }
-            Reading::Head | Reading::Closed => self.start_close(),
+        if !self.transition(Input::Sent) {
+            return;
+        }
+        match self.machine.read() {
+            ReadState::Head => self.await_next_head(),
+            // Discarding: the rest of the body may be buffered already.
+            _ => self.process(),
         }
     }
 
-    fn begin_next_request(&mut self) {
-        self.reading = Reading::Head;
+    /// The read side is back at `head` between requests: parse what is buffered.
+    fn await_next_head(&mut self) {
         self.idle_since = self.now;
         if self.input.is_empty() && self.input_peak > KEEP_IDLE_BUFFER {
             // Idle connections hold no large receive buffer.
@@ -781,22 +790,11 @@ impl ServerConnection {
         self.process();
     }
 
-    /// Queues the shutdown of our side; reading and writing stop.
-    fn start_close(&mut self) {
-        if !matches!(self.writing, Writing::Closed) {
-            self.reading = Reading::Closed;
-            self.writing = Writing::Closed;
-            self.out.push_shutdown();
-        }
-    }
-
     /// Re-arms every deadline from the current state.
     fn update_timers(&mut self) {
         let timeouts = &self.config.timeouts;
-        let waiting_for_head = matches!(
-            (&self.reading, &self.writing),
-            (Reading::Head, Writing::Idle)
-        );
+        let waiting_for_head =
+            (self.machine.read(), self.machine.write()) == (ReadState::Head, WriteState::Idle);
         let header_read = match self.head_started {
             Some(start) if waiting_for_head => {
                 timeouts.header_read.and_then(|d| start.checked_add(d))
@@ -807,8 +805,8 @@ impl ServerConnection {
             None if waiting_for_head => timeouts.idle.and_then(|d| self.idle_since.checked_add(d)),
             _ => None,
         };
-        let body_read = match self.reading {
-            Reading::Body(_) => timeouts
+        let body_read = match self.machine.read() {
+            ReadState::Body | ReadState::Discard => timeouts
                 .body_read
                 .and_then(|d| self.body_progress.checked_add(d)),
             _ => None,
@@ -816,7 +814,7 @@ impl ServerConnection {
         self.timers.set(TimeoutKind::HeaderRead, header_read);
         self.timers.set(TimeoutKind::Idle, idle);
         self.timers.set(TimeoutKind::BodyRead, body_read);
-        if self.closed {
+        if self.is_closed() {
             self.timers = TimerTable::default();
         }
     }
@@ -837,6 +835,8 @@ fn connection_tokens(headers: &Headers) -> (bool, bool) {
     (close, keep)
 }
 
+#[cfg(test)]
+mod table_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

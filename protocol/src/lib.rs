@@ -6,24 +6,71 @@
 //! a fuzzer, a unit test) moves the bytes and passes the time in; the same
 //! [`ServerConnection`] works under all of them.
 //!
-//! # The states of one exchange
+//! # The states of a connection
+//!
+//! A connection is three small state machines side by side, each in one state at a time
+//! ([`ServerConnection::state`] shows them): the **read** side parses a request, the
+//! **write** side writes its response, and the **conn** side is our end of the socket
+//! ([`State::lingering`], [`State::closed`]). An input (bytes, a call, a deadline) moves one
+//! side or several; each arrow is labelled with the inputs that take it. Every transition,
+//! with the events it emits, is a row of the table in `src/machine.rs`, and a test checks
+//! this picture against that table.
 //!
 //! ```text
-//!                    receive()                         receive()
-//!   ┌───────────┐  head complete   ┌─────────────┐  body complete   ┌──────────────┐
-//!   │ read head │ ───────────────▶ │  read body  │ ───────────────▶ │ request done │
-//!   └───────────┘  Event::Request  └─────────────┘  Event::Body…    └──────────────┘
-//!     ▲     │                             │          Event::EndOfRequest    │
-//!     │     │ bad bytes                   │ bad framing                     │ send_response()
-//!     │     ▼                             ▼                                 ▼
-//!     │   ┌────────────────────────────────────┐                    ┌──────────────┐
-//!     │   │ Event::RequestError: answer, close │                    │  responding  │ send_body()
-//!     │   └────────────────────────────────────┘                    └──────────────┘
-//!     │                                                                     │ finish_response()
-//!     │   keep-alive: parse pipelined bytes                                 ▼ advance_transmit()
-//!     └──────────────────────────────────────────────────────────── Event::ResponseComplete
-//!                                     no keep-alive ──▶ Transmit::Shutdown ──▶ linger ──▶ closed
+//! read side: which part of a request is parsed
+//!
+//!            head, body
+//!   ┌──────┐ head, 100-continue    ┌──────┐  body end   ┌──────┐
+//! ─▶│ head │ ────────────────────▶ │ body │ ──────────▶ │ done │
+//!   │      │ head, no body         └───┬──┘             │      │
+//!   │      │ ──────────────────────────┼──────────────▶ │      │
+//!   │      │ sent, keep-alive          │                │      │
+//!   │      │ ◀─────────────────────────┼─────────────── │      │
+//!   └──────┘                           │                └──────┘
+//!      ▲                               │ sent, keep-alive
+//!      │        body end          ┌────▼────┐
+//!      └──────────────────────────│ discard │
+//!                                 └─────────┘
+//!   to ┌────────┐ request error (from head, body); discard fails (from discard); peer EOF,
+//!      │ closed │ blank line, idle timeout, close_after_response (from head); sent, close
+//!      └────────┘ (from body, done, closed); abort (from any)
+//!
+//! write side: which part of a response is written
+//!
+//!            head, no body
+//!            head, body
+//!            head, 100-continue
+//!   ┌──────┐ request error       ┌─────────┐ send_response ┌──────┐ finish_response ┌──────────┐
+//! ─▶│ idle │ ──────────────────▶ │ pending │ ────────────▶ │ body │ ──────────────▶ │ finished │
+//!   │      │                     └─────────┘               └──────┘                 │          │
+//!   │      │ ◀───────────────────────── sent, keep-alive ────────────────────────── │          │
+//!   └──────┘                                                                        └──────────┘
+//!   pending stays on send_continue; pending, body and finished stay on request error
+//!   to ┌────────┐ discard fails, peer EOF, blank line, idle timeout, close_after_response
+//!      │ closed │ (from idle); sent, close (from finished); abort (from any)
+//!      └────────┘
+//!
+//! conn side: our end of the connection
+//!
+//!   ┌──────┐ shutdown sent   ┌───────────┐ EOF while lingering  ┌────────┐
+//! ─▶│ open │ ──────────────▶ │ lingering │ ───────────────────▶ │ closed │
+//!   │      │                 └───────────┘ linger timeout       │        │
+//!   │      │ shutdown, EOF seen                                 │        │
+//!   │      │ ─────────────────────────────────────────────────▶ │        │
+//!   └──────┘                                  abort (from any)  └────────┘
 //! ```
+//!
+//! The read and write sides move together where exchanges meet. A head moves read on from
+//! `head` and write from `idle` to `pending`. The last byte of a response moves write back
+//! to `idle`, and read from `done` to `head` (pipelined bytes are parsed then, not before)
+//! or from `body` to `discard`: a body the application did not read is read and dropped,
+//! never parsed as a request. A client that sent `Expect: 100-continue` waits in `body` for
+//! [`send_continue`](ServerConnection::send_continue); a response started without it while
+//! the body is unread ends the connection, since the client may or may not send the body
+//! and the next request cannot be found. Once write is `closed`, our shutdown is queued;
+//! after the runtime takes it, the connection lingers, draining what the peer still sends
+//! so that the response is not destroyed by a reset, until the peer's EOF or the linger
+//! deadline. [`abort`](ServerConnection::abort) ends all three sides at once.
 //!
 //! # Driving it
 //!
@@ -184,6 +231,7 @@ mod event;
 pub mod guide;
 mod head;
 mod headers;
+mod machine;
 mod message;
 mod span;
 mod state;

@@ -1,5 +1,7 @@
 //! A read-only summary of where a connection stands ([`ServerConnection::state`]), for
 //! tracing, teaching and tests. It changes nothing and costs nothing until asked for.
+//! Every transition between these states is a row of the table in `machine.rs`, pictured in
+//! the crate docs.
 //!
 //! [`ServerConnection::state`]: crate::ServerConnection::state
 
@@ -13,6 +15,9 @@ pub enum ReadState {
     Head,
     /// Decoding a request body.
     Body,
+    /// The response went out before the request body was read: the rest of the body is
+    /// read and dropped, so that the next request can be found after it.
+    Discard,
     /// The request was read completely; pipelined bytes wait for its response.
     Done,
     /// Nothing more is parsed (after an error, or while closing).
@@ -52,10 +57,11 @@ pub struct State {
 }
 
 impl ReadState {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Head => "head",
             Self::Body => "body",
+            Self::Discard => "discard",
             Self::Done => "done",
             Self::Closed => "closed",
         }
@@ -63,7 +69,7 @@ impl ReadState {
 }
 
 impl WriteState {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Idle => "idle",
             Self::Pending => "pending",

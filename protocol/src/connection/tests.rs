@@ -104,7 +104,7 @@ fn text(out: &Out) -> String {
     String::from_utf8_lossy(&out.bytes).into_owned()
 }
 
-const GET_11: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+pub(super) const GET_11: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
 
 // ----- pipelining -----
 
@@ -454,6 +454,31 @@ fn discarded_chunked_body_past_the_limit_closes() {
     );
     assert_eq!(conn.poll_event(), None);
     assert!(drain(&mut conn).shutdown);
+}
+
+#[test]
+fn body_error_is_never_answered_with_keep_alive() {
+    // Regression: a body that failed after a good head, answered with `Connection:
+    // keep-alive`, was reported as `ResponseComplete { keep_alive: true }` although the
+    // connection then closed (reading had stopped at the error).
+    let t0 = t0();
+    let mut conn = connect(http11(), t0);
+    conn.receive(
+        b"POST /u HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        t0,
+    );
+    request(&mut conn);
+    assert!(matches!(
+        conn.poll_event(),
+        Some(Event::RequestError(RequestError::BadChunk))
+    ));
+    let keep = ResponseHead::new(400).with_header("Connection", "keep-alive");
+    conn.respond(&keep, Bytes::new()).unwrap();
+    assert!(drain(&mut conn).shutdown);
+    assert_eq!(
+        events(&mut conn),
+        [Event::ResponseComplete { keep_alive: false }]
+    );
 }
 
 // ----- request errors -----
@@ -904,6 +929,45 @@ fn peer_close_between_requests_shuts_down() {
     assert_eq!(events(&mut conn), [Event::PeerClosed]);
     assert!(drain(&mut conn).shutdown);
     assert!(conn.is_closed(), "the peer already closed: no linger");
+}
+
+#[test]
+fn peer_close_while_the_response_drains() {
+    // Regression: an EOF that arrived after `send_response`, before the response was out,
+    // was not seen again: the event promised keep-alive, and a pipelined head cut short by
+    // the EOF waited forever (no read deadline under CPython's timeouts).
+    let t0 = t0();
+    let config = Config {
+        timeouts: crate::Timeouts::none(),
+        ..http11()
+    };
+    let mut conn = connect(config.clone(), t0);
+    conn.receive(GET_11, t0);
+    events(&mut conn);
+    conn.respond(&ResponseHead::new(200), Bytes::from_static(b"ok"))
+        .unwrap();
+    conn.receive_eof(t0);
+    assert!(drain(&mut conn).shutdown);
+    assert_eq!(
+        events(&mut conn),
+        [Event::ResponseComplete { keep_alive: false }]
+    );
+    assert!(conn.is_closed());
+
+    let mut conn = connect(config, t0);
+    conn.receive(b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HT", t0);
+    events(&mut conn);
+    conn.respond(&ResponseHead::new(200), Bytes::from_static(b"ok"))
+        .unwrap();
+    conn.receive_eof(t0);
+    drain(&mut conn);
+    assert_eq!(
+        events(&mut conn),
+        [
+            Event::ResponseComplete { keep_alive: true },
+            Event::RequestError(RequestError::UnexpectedEof)
+        ]
+    );
 }
 
 #[test]
