@@ -13,8 +13,9 @@
 //! wire order, names as sent, values without the surrounding whitespace) and `body` (the
 //! decoded body: chunked coding removed, trailers left out). The answer is `200` with
 //! `Content-Type: application/json` and `Content-Length`; a body over the cap gets `413`,
-//! and a request the core rejects gets the usual error page (a non-200, as a Garden origin
-//! that rejects).
+//! a request the core rejects gets the usual error page (a non-200, as a Garden origin
+//! that rejects), and so does a body the core refuses once it is being read (a malformed
+//! chunk: `400 Bad request body: ...`).
 
 use std::io::{self, Read, Write};
 
@@ -45,9 +46,18 @@ impl Handler for Echo {
     /// Every method gets the same answer.
     fn handle(&self, ex: &mut Exchange<'_>) -> io::Result<()> {
         let mut body = Vec::new();
-        ex.rfile()
+        let read = ex
+            .rfile()
             .take(self.max_body.saturating_add(1))
-            .read_to_end(&mut body)?;
+            .read_to_end(&mut body);
+        if let Err(e) = read {
+            // The core refused the body (a malformed chunk, bad trailers): say so with a 400,
+            // as a Garden origin that rejects, rather than a bare close. If the connection
+            // cannot carry it any more, the read's error stands.
+            return ex
+                .send_error(400, Some(&format!("Bad request body: {e}")), None)
+                .map_err(|_| e);
+        }
         if body.len() as u64 > self.max_body {
             return ex.send_error(413, None, None);
         }

@@ -190,6 +190,22 @@ fn echo_rejection_is_not_200(rt: &'static str) {
     assert_eq!(response.code, 400, "{}", response.describe());
 }
 
+fn echo_bad_body_is_400(rt: &'static str) {
+    // The head is fine, the chunk-size line is not: the handler has started reading the body
+    // when the core refuses it, and says so with a 400 rather than a bare close.
+    let (response, _) = echo(
+        rt,
+        b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5 zz\r\nhello\r\n0\r\n\r\n",
+    );
+    assert_eq!(response.code, 400, "{}", response.describe());
+    assert!(
+        response.reason.starts_with("Bad request body: "),
+        "{}",
+        response.describe()
+    );
+    assert_eq!(response.header("Connection"), Some("close"));
+}
+
 runtime_suite!([
     trace_shows_bytes_events_and_status,
     trace_shows_request_errors,
@@ -198,4 +214,5 @@ runtime_suite!([
     echo_caps_the_body,
     echo_head_has_no_body,
     echo_rejection_is_not_200,
+    echo_bad_body_is_400,
 ]);
