@@ -184,6 +184,7 @@ impl ServerConnection {
             // would keep RECV_CHUNK allocated while it waits.
             self.input = BytesMut::new();
             self.input_peak = 0;
+            self.shrink_idle();
             return;
         }
         self.input.truncate(base + n.min(RECV_CHUNK));
@@ -547,6 +548,34 @@ impl ServerConnection {
         ) && self.input.is_empty()
             && self.out.is_empty()
             && !self.closed
+    }
+
+    /// Gives back the memory an idle connection does not need: the receive buffer and the
+    /// capacity of the event and output queues, which the next request allocates again
+    /// (small allocations, which the allocator's per-thread caches serve cheaply).
+    /// Does nothing unless the connection [`is_idle`](Self::is_idle) with no event waiting.
+    ///
+    /// [`commit_recv`](Self::commit_recv) calls it when a read finds nothing on an empty
+    /// buffer, the moment a runtime parks a connection to wait for its next request; a
+    /// runtime feeding [`receive`](Self::receive) calls it itself before it waits.
+    pub fn shrink_idle(&mut self) {
+        if !self.is_idle() || !self.events.is_empty() || self.recv_base.is_some() {
+            return;
+        }
+        self.input = BytesMut::new();
+        self.input_peak = 0;
+        self.events = VecDeque::new();
+        self.out.release();
+    }
+
+    /// Heap bytes the connection holds in its receive buffer and its queues, by their
+    /// capacities (a lower bound: allocator overhead, the struct itself, the shared
+    /// configuration and bytes lent out to the application are not counted). Zero for an
+    /// idle connection after [`shrink_idle`](Self::shrink_idle).
+    pub fn retained_bytes(&self) -> usize {
+        self.input_peak.max(self.input.capacity())
+            + self.events.capacity() * size_of::<Event>()
+            + self.out.retained_bytes()
     }
 
     /// The request line (ending stripped) of a head that failed with a

@@ -210,6 +210,20 @@ impl OutQueue {
         }
     }
 
+    /// Gives back the capacity of an empty queue (its segment ring and staging buffer).
+    pub(crate) fn release(&mut self) {
+        // Staged bytes are gone once their segments are (the buffer starts over when all
+        // of it was sent), so an empty queue has nothing in `staging` worth keeping.
+        if self.segments.is_empty() && self.staging.is_empty() {
+            *self = Self::default();
+        }
+    }
+
+    /// Heap bytes held by the queue's own buffers (not the `Bytes` it was handed).
+    pub(crate) fn retained_bytes(&self) -> usize {
+        self.segments.capacity() * size_of::<Segment>() + self.staging.capacity()
+    }
+
     /// Drops everything queued.
     pub(crate) fn clear(&mut self) {
         self.segments.clear();
