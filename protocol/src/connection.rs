@@ -11,6 +11,7 @@ use bytes::{Bytes, BytesMut};
 use crate::body::encode::{self, AddedField, BodyEncoder};
 use crate::body::{BodyDecoder, Decoded};
 use crate::head::{self, CLOSE, CONNECTION, HeadReader, KEEP_ALIVE, Progress};
+use crate::spare;
 use crate::state::{ReadState, State, WriteState};
 use crate::timer::TimerTable;
 use crate::transmit::{Marker, OutQueue};
@@ -101,8 +102,9 @@ pub struct ServerConnection {
     idle_since: Instant,
     /// When the request body last made progress.
     body_progress: Instant,
-    /// The request line of a head that failed to parse, for logging.
-    failed_line: Option<Bytes>,
+    /// The request line of a head that failed to parse, for logging (boxed: a connection
+    /// carries the room for it its whole life, and needs it once at most).
+    failed_line: Option<Box<Bytes>>,
     /// The peer closed its side.
     peer_eof: bool,
     /// The application asked to close once the current exchange is over.
@@ -551,9 +553,10 @@ impl ServerConnection {
     }
 
     /// Gives back the memory an idle connection does not need: the receive buffer and the
-    /// capacity of the event and output queues, which the next request allocates again
-    /// (small allocations, which the allocator's per-thread caches serve cheaply).
-    /// Does nothing unless the connection [`is_idle`](Self::is_idle) with no event waiting.
+    /// event and output queues. The queues are kept for reuse by the next request served on
+    /// this thread (a bounded per-thread stash), so a busy server does not allocate them
+    /// for every request. Does nothing unless the connection [`is_idle`](Self::is_idle)
+    /// with no event waiting.
     ///
     /// [`commit_recv`](Self::commit_recv) calls it when a read finds nothing on an empty
     /// buffer, the moment a runtime parks a connection to wait for its next request; a
@@ -564,7 +567,7 @@ impl ServerConnection {
         }
         self.input = BytesMut::new();
         self.input_peak = 0;
-        self.events = VecDeque::new();
+        spare::give_events(std::mem::take(&mut self.events));
         self.out.release();
     }
 
@@ -582,7 +585,7 @@ impl ServerConnection {
     /// [`RequestError`], when one was read: what CPython logs as `requestline`. `None` when the
     /// error came before a complete line (414) or after a head was delivered.
     pub fn failed_request_line(&self) -> Option<&Bytes> {
-        self.failed_line.as_ref()
+        self.failed_line.as_deref()
     }
 
     /// Whether the connection is over: the runtime should close the socket.
@@ -644,6 +647,12 @@ impl ServerConnection {
             }
             Reading::Body(_) => self.body_progress = self.now,
             Reading::Head | Reading::Done => {}
+        }
+        if self.events.capacity() == 0
+            && let Some(events) = spare::take_events()
+        {
+            // A connection that gave its queue back when it parked takes a kept one.
+            self.events = events;
         }
         self.process();
         self.update_timers();
@@ -744,7 +753,7 @@ impl ServerConnection {
             && self.config.parse_mode == ParseMode::Compat
             && self.head_reader.cpython_headless_error(&error, &self.input);
         if matches!(self.writing, Writing::Idle) {
-            self.failed_line = self.head_reader.last_line(&self.input);
+            self.failed_line = self.head_reader.last_line(&self.input).map(Box::new);
         }
         self.head_reader = HeadReader::default();
         self.input.clear();

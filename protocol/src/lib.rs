@@ -186,6 +186,7 @@ mod head;
 mod headers;
 mod message;
 mod span;
+mod spare;
 mod state;
 pub mod status;
 #[cfg(feature = "testing")]
