@@ -30,10 +30,9 @@ pub(crate) struct Conn {
     /// What the roster was last told (it is told only of changes, which saves a clock read
     /// per turn).
     pub(crate) idle: bool,
-    /// Slab keys of the registered pipes of the running script: stdin, stdout, stderr.
-    pub(crate) pipes: [Option<usize>; 3],
-    /// [`Driver::scripts_started`] when those pipes were registered.
-    pub(crate) script: u64,
+    /// The registered pipes of the running script (boxed: most connections never run one,
+    /// and each idle connection would carry the room).
+    pub(crate) pipes: Option<Box<PipeSlots>>,
     /// Whether `WRITABLE` is part of the socket's registration.
     writable: bool,
 }
@@ -48,8 +47,7 @@ impl Conn {
             armed: None,
             // The roster admits connections as idle.
             idle: true,
-            pipes: [None; 3],
-            script: 0,
+            pipes: None,
             writable: false,
         }
     }
@@ -90,6 +88,15 @@ impl Conn {
         let fd = self.driver.socket().as_raw_fd();
         let _ = registry.deregister(&mut SourceFd(&fd));
     }
+}
+
+/// Where the pipes of a connection's running script are registered.
+#[derive(Debug)]
+pub(crate) struct PipeSlots {
+    /// Slab keys of the registered pipes: stdin, stdout, stderr.
+    pub(crate) keys: [Option<usize>; 3],
+    /// [`Driver::scripts_started`] when they were registered.
+    pub(crate) script: u64,
 }
 
 /// Registers a socket's `READABLE` interest under `token`.
