@@ -42,6 +42,12 @@ impl Shared {
         self.stop.is_closed()
     }
 
+    /// A receiver of the stop signal of its own, to poll as a stream: it ends once a stop
+    /// is asked for.
+    pub(crate) fn stop_signal(&self) -> Receiver<()> {
+        self.stop.clone()
+    }
+
     /// Completes once a stop is asked for.
     pub(crate) async fn stopped(&self) {
         let _ = self.stop.recv().await;
@@ -226,14 +232,9 @@ async fn accept_loop(
             // Every connection is busy: this one is closed at once.
             _ => continue,
         };
-        let task = crate::connection::serve(socket, peer, ticket, Arc::clone(shared));
-        let done = done_tx.clone();
-        executor
-            .spawn(async move {
-                task.await;
-                drop(done);
-            })
-            .detach();
+        let task =
+            crate::connection::serve(socket, peer, ticket, Arc::clone(shared), done_tx.clone());
+        executor.spawn(task).detach();
     }
     // Closing the listening socket refuses new connections while the others finish.
     drop(listener);
