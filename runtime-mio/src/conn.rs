@@ -110,12 +110,15 @@ pub(crate) fn register(registry: &Registry, socket: &TcpStream, token: Token) ->
 
 #[cfg(test)]
 mod tests {
-    /// An idle connection is this box plus what the core keeps between requests (see the
-    /// crate's `idle_memory` test); the slab slot stays a pointer wide.
+    /// An idle connection is this box and its slab slot, timer heap and roster entries: the
+    /// core and the serve layer keep no buffer while it waits (their `retained_bytes`
+    /// tests). Issue #17 asks for at most 1 KiB in all; the box was 776 bytes when this
+    /// bound was set, the entries about 100, and allocator overhead the rest. The slab slot
+    /// stays a pointer wide.
     #[test]
     fn idle_footprint_stays_small() {
         let size = size_of::<super::Conn>();
-        assert!(size <= 1024, "{size}");
+        assert!(size <= 832, "{size}");
         assert!(size_of::<crate::service::Slot>() <= 16);
     }
 }
