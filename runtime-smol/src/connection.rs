@@ -227,3 +227,36 @@ fn register<'a>(fd: Option<BorrowedFd<'a>>, failed: &mut bool) -> Option<Async<B
     *failed |= source.is_err();
     source.ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+
+    use serve::{Admission, Facts, ServerConfig};
+
+    use super::*;
+
+    /// The task is most of what an idle connection costs (issue #17: at most 1.5 KiB in
+    /// all on smol, with the reactor's source, the timer and the roster entry): the driver
+    /// and a few words, not the driver twice or a wait the size of the driver.
+    #[test]
+    fn the_connection_task_is_the_driver_and_little_more() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let _client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (stream, peer) = listener.accept().unwrap();
+        let socket: Handle = Arc::new(Async::new(stream).unwrap());
+        let facts = Facts::new(peer, "localhost");
+        let config = ServerConfig::new(handler::Settings::new("."), facts);
+        let (_stop, stopped) = smol::channel::bounded(1);
+        let shared = Arc::new(Shared::new(Arc::new(config), 0, stopped).unwrap());
+        let Admission::Admitted(ticket) = shared.roster().admit(Arc::clone(&socket), now().instant)
+        else {
+            panic!("not admitted");
+        };
+        let (done, _all_done) = smol::channel::bounded(1);
+        let task = serve(socket, peer, ticket, shared, done);
+        let driver = size_of::<Driver<Socket>>();
+        let size = size_of_val(&task);
+        assert!(size <= driver + 256, "task {size}, driver {driver}");
+    }
+}
