@@ -14,6 +14,7 @@ use crate::body::encode::{self, AddedField, BodyEncoder};
 use crate::body::{BodyDecoder, Decoded};
 use crate::head::{self, CLOSE, CONNECTION, HeadReader, KEEP_ALIVE, Progress};
 use crate::machine::{ConnState, Input, Machine};
+use crate::spare;
 use crate::state::{ReadState, State, WriteState};
 use crate::timer::TimerTable;
 use crate::transmit::{Marker, OutQueue};
@@ -79,8 +80,9 @@ pub struct ServerConnection {
     idle_since: Instant,
     /// When the request body last made progress.
     body_progress: Instant,
-    /// The request line of a head that failed to parse, for logging.
-    failed_line: Option<Bytes>,
+    /// The request line of a head that failed to parse, for logging (boxed: a connection
+    /// carries the room for it its whole life, and needs it once at most).
+    failed_line: Option<Box<Bytes>>,
     /// The peer closed its side.
     peer_eof: bool,
     /// The application asked to close once the current exchange is over.
@@ -158,6 +160,7 @@ impl ServerConnection {
             // would keep RECV_CHUNK allocated while it waits.
             self.input = BytesMut::new();
             self.input_peak = 0;
+            self.shrink_idle();
             return;
         }
         self.input.truncate(base + n.min(RECV_CHUNK));
@@ -503,11 +506,40 @@ impl ServerConnection {
             && !self.is_closed()
     }
 
+    /// Gives back the memory an idle connection does not need: the receive buffer and the
+    /// event and output queues. The queues are kept for reuse by the next request served on
+    /// this thread (a bounded per-thread stash), so a busy server does not allocate them
+    /// for every request. Does nothing unless the connection [`is_idle`](Self::is_idle)
+    /// with no event waiting.
+    ///
+    /// [`commit_recv`](Self::commit_recv) calls it when a read finds nothing on an empty
+    /// buffer, the moment a runtime parks a connection to wait for its next request; a
+    /// runtime feeding [`receive`](Self::receive) calls it itself before it waits.
+    pub fn shrink_idle(&mut self) {
+        if !self.is_idle() || !self.events.is_empty() || self.recv_base.is_some() {
+            return;
+        }
+        self.input = BytesMut::new();
+        self.input_peak = 0;
+        spare::give_events(std::mem::take(&mut self.events));
+        self.out.release();
+    }
+
+    /// Heap bytes the connection holds in its receive buffer and its queues, by their
+    /// capacities (a lower bound: allocator overhead, the struct itself, the shared
+    /// configuration and bytes lent out to the application are not counted). Zero for an
+    /// idle connection after [`shrink_idle`](Self::shrink_idle).
+    pub fn retained_bytes(&self) -> usize {
+        self.input_peak.max(self.input.capacity())
+            + self.events.capacity() * size_of::<Event>()
+            + self.out.retained_bytes()
+    }
+
     /// The request line (ending stripped) of a head that failed with a
     /// [`RequestError`], when one was read: what CPython logs as `requestline`. `None` when the
     /// error came before a complete line (414) or after a head was delivered.
     pub fn failed_request_line(&self) -> Option<&Bytes> {
-        self.failed_line.as_ref()
+        self.failed_line.as_deref()
     }
 
     /// Whether the connection is over: the runtime should close the socket.
@@ -579,6 +611,12 @@ impl ServerConnection {
             }
             ReadState::Body | ReadState::Discard => self.body_progress = self.now,
             ReadState::Head | ReadState::Done => {}
+        }
+        if self.events.capacity() == 0
+            && let Some(events) = spare::take_events()
+        {
+            // A connection that gave its queue back when it parked takes a kept one.
+            self.events = events;
         }
         self.process();
         self.update_timers();
@@ -719,7 +757,7 @@ impl ServerConnection {
             && self.config.parse_mode == ParseMode::Compat
             && self.head_reader.cpython_headless_error(&error, &self.input);
         if unanswered {
-            self.failed_line = self.head_reader.last_line(&self.input);
+            self.failed_line = self.head_reader.last_line(&self.input).map(Box::new);
         }
         self.head_reader = HeadReader::default();
         self.input.clear();

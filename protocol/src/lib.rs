@@ -234,6 +234,7 @@ mod headers;
 mod machine;
 mod message;
 mod span;
+mod spare;
 mod state;
 pub mod status;
 #[cfg(feature = "testing")]

@@ -9,6 +9,8 @@ use std::io::IoSlice;
 
 use bytes::Bytes;
 
+use crate::spare;
+
 /// The next thing the runtime must do with the socket.
 #[derive(Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -43,55 +45,161 @@ pub(crate) enum Marker {
     EndOfResponse,
 }
 
-/// Queued output, in order.
+/// Queued output, in order. Empty, it is one pointer: the queue proper is allocated when
+/// something is queued and released when an idle connection parks (see [`Self::release`]),
+/// so an idle keep-alive connection carries no room for output.
 #[derive(Debug, Default)]
 pub(crate) struct OutQueue {
-    segments: VecDeque<Segment>,
-    /// Bytes held in `Bytes` segments (external spans cost no memory).
-    buffered: usize,
-    /// Where heads and chunk-size lines are formatted and kept until sent: bytes
-    /// `staged_read..` are queued (as `Staged` segments, in order), bytes from
-    /// `staged_committed` on are being formatted. Reused from one response to the next,
-    /// so formatting a head allocates nothing and touches no reference count.
-    staging: Vec<u8>,
-    staged_read: usize,
-    staged_committed: usize,
+    queue: Option<Box<Queue>>,
 }
 
 impl OutQueue {
+    fn queue(&mut self) -> &mut Queue {
+        self.queue
+            .get_or_insert_with(|| spare::take_queue().unwrap_or_default())
+    }
+
     /// Queues owned bytes.
     pub(crate) fn push(&mut self, bytes: Bytes) {
         if !bytes.is_empty() {
-            self.buffered += bytes.len();
-            self.segments.push_back(Segment::Bytes(bytes));
+            self.queue().push(bytes);
         }
     }
 
     /// Queues an external span.
     pub(crate) fn push_external(&mut self, len: u64) {
         if len > 0 {
-            self.segments.push_back(Segment::External(len));
+            self.queue().segments.push_back(Segment::External(len));
         }
     }
 
     /// Marks the end of a response.
     pub(crate) fn push_end_of_response(&mut self) {
-        self.segments.push_back(Segment::EndOfResponse);
+        self.queue().segments.push_back(Segment::EndOfResponse);
     }
 
     /// Queues the shutdown of the write side.
     pub(crate) fn push_shutdown(&mut self) {
-        self.segments.push_back(Segment::Shutdown);
+        self.queue().segments.push_back(Segment::Shutdown);
     }
 
     /// A buffer to format into (append only); queue what was appended with
     /// [`Self::commit_scratch`].
     pub(crate) fn scratch(&mut self) -> &mut Vec<u8> {
-        &mut self.staging
+        &mut self.queue().staging
     }
 
     /// Queues what was formatted into the scratch buffer.
     pub(crate) fn commit_scratch(&mut self) {
+        if let Some(queue) = &mut self.queue {
+            queue.commit_scratch();
+        }
+    }
+
+    /// Bytes waiting in memory.
+    pub(crate) fn buffered(&self) -> usize {
+        self.queue.as_ref().map_or(0, |queue| queue.buffered)
+    }
+
+    /// Whether nothing at all is queued.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queue
+            .as_ref()
+            .is_none_or(|queue| queue.segments.is_empty())
+    }
+
+    /// Removes a marker at the head of the queue, if there is one.
+    pub(crate) fn pop_marker(&mut self) -> Option<Marker> {
+        self.queue.as_mut()?.pop_marker()
+    }
+
+    /// Removes a shutdown at the head of the queue; returns whether there was one.
+    pub(crate) fn pop_shutdown(&mut self) -> bool {
+        self.queue
+            .as_mut()
+            .is_some_and(|queue| queue.pop_shutdown())
+    }
+
+    /// The next bytes or span to send. Markers and shutdowns must be popped first.
+    pub(crate) fn peek(&self) -> Option<Transmit<'_>> {
+        self.queue.as_ref()?.peek()
+    }
+
+    /// Fills `out` with the run of byte segments at the head of the queue.
+    pub(crate) fn fill_io_slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        self.queue
+            .as_ref()
+            .map_or(0, |queue| queue.fill_io_slices(out))
+    }
+
+    /// Records that `n` bytes of the head of the queue were sent.
+    ///
+    /// # Panics
+    /// If `n` is more than the run of byte segments (or the external span) at the head holds:
+    /// that is a runtime bug that would desynchronise what the core believes was sent.
+    pub(crate) fn advance(&mut self, n: usize) {
+        match &mut self.queue {
+            Some(queue) => queue.advance(n),
+            None => assert!(n == 0, "advance_transmit by more than was transmitted"),
+        }
+    }
+
+    /// Gives back everything an empty queue holds.
+    pub(crate) fn release(&mut self) {
+        // Staged bytes are gone once their segments are (the buffer starts over when all
+        // of it was sent), so an empty queue has nothing in `staging` worth keeping.
+        if let Some(queue) = self
+            .queue
+            .take_if(|queue| queue.segments.is_empty() && queue.staging.is_empty())
+        {
+            spare::give_queue(queue);
+        }
+    }
+
+    /// Heap bytes held by the queue's own buffers (not the `Bytes` it was handed).
+    pub(crate) fn retained_bytes(&self) -> usize {
+        self.queue.as_ref().map_or(0, |queue| {
+            size_of::<Queue>()
+                + queue.segments.capacity() * size_of::<Segment>()
+                + queue.staging.capacity()
+        })
+    }
+
+    /// Drops everything queued.
+    pub(crate) fn clear(&mut self) {
+        self.queue = None;
+    }
+}
+
+/// The queue proper.
+#[derive(Debug, Default)]
+pub(crate) struct Queue {
+    segments: VecDeque<Segment>,
+    /// Bytes held in `Bytes` segments (external spans cost no memory).
+    buffered: usize,
+    /// Where heads and chunk-size lines are formatted and kept until sent: bytes
+    /// `staged_read..` are queued (as `Staged` segments, in order), bytes from
+    /// `staged_committed` on are being formatted. Reused from one response to the next
+    /// while the connection is busy, so formatting a head touches no reference count.
+    staging: Vec<u8>,
+    staged_read: usize,
+    staged_committed: usize,
+}
+
+impl Queue {
+    /// Whether an empty queue is small enough to keep for reuse (see [`spare`]): one that
+    /// grew for a large head or a long run of chunks is freed instead.
+    pub(crate) fn is_small(&self) -> bool {
+        self.segments.capacity() <= 16 && self.staging.capacity() <= 2048
+    }
+
+    fn push(&mut self, bytes: Bytes) {
+        self.buffered += bytes.len();
+        self.segments.push_back(Segment::Bytes(bytes));
+    }
+
+    /// Queues what was formatted into the scratch buffer.
+    fn commit_scratch(&mut self) {
         let len = self.staging.len() - self.staged_committed;
         if len > 0 {
             self.staged_committed = self.staging.len();
@@ -100,18 +208,8 @@ impl OutQueue {
         }
     }
 
-    /// Bytes waiting in memory.
-    pub(crate) fn buffered(&self) -> usize {
-        self.buffered
-    }
-
-    /// Whether nothing at all is queued.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.segments.is_empty()
-    }
-
     /// Removes a marker at the head of the queue, if there is one.
-    pub(crate) fn pop_marker(&mut self) -> Option<Marker> {
+    fn pop_marker(&mut self) -> Option<Marker> {
         match self.segments.front() {
             Some(Segment::EndOfResponse) => {
                 self.segments.pop_front();
@@ -122,7 +220,7 @@ impl OutQueue {
     }
 
     /// Removes a shutdown at the head of the queue; returns whether there was one.
-    pub(crate) fn pop_shutdown(&mut self) -> bool {
+    fn pop_shutdown(&mut self) -> bool {
         let found = matches!(self.segments.front(), Some(Segment::Shutdown));
         if found {
             self.segments.pop_front();
@@ -131,7 +229,7 @@ impl OutQueue {
     }
 
     /// The next bytes or span to send. Markers and shutdowns must be popped first.
-    pub(crate) fn peek(&self) -> Option<Transmit<'_>> {
+    fn peek(&self) -> Option<Transmit<'_>> {
         match self.segments.front()? {
             Segment::Bytes(b) => Some(Transmit::Bytes(b)),
             Segment::Staged(len) => Some(Transmit::Bytes(
@@ -143,7 +241,7 @@ impl OutQueue {
     }
 
     /// Fills `out` with the run of byte segments at the head of the queue.
-    pub(crate) fn fill_io_slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+    fn fill_io_slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
         let mut n = 0;
         let mut staged = self.staged_read;
         for segment in &self.segments {
@@ -167,7 +265,7 @@ impl OutQueue {
     /// # Panics
     /// If `n` is more than the run of byte segments (or the external span) at the head holds:
     /// that is a runtime bug that would desynchronise what the core believes was sent.
-    pub(crate) fn advance(&mut self, mut n: usize) {
+    fn advance(&mut self, mut n: usize) {
         while n > 0 {
             match self.segments.front_mut() {
                 Some(Segment::Bytes(bytes)) => {
@@ -208,15 +306,6 @@ impl OutQueue {
                 _ => panic!("advance_transmit by more than was transmitted"),
             }
         }
-    }
-
-    /// Drops everything queued.
-    pub(crate) fn clear(&mut self) {
-        self.segments.clear();
-        self.buffered = 0;
-        self.staging.clear();
-        self.staged_read = 0;
-        self.staged_committed = 0;
     }
 }
 

@@ -30,10 +30,9 @@ pub(crate) struct Conn {
     /// What the roster was last told (it is told only of changes, which saves a clock read
     /// per turn).
     pub(crate) idle: bool,
-    /// Slab keys of the registered pipes of the running script: stdin, stdout, stderr.
-    pub(crate) pipes: [Option<usize>; 3],
-    /// [`Driver::scripts_started`] when those pipes were registered.
-    pub(crate) script: u64,
+    /// The registered pipes of the running script (boxed: most connections never run one,
+    /// and each idle connection would carry the room).
+    pub(crate) pipes: Option<Box<PipeSlots>>,
     /// Whether `WRITABLE` is part of the socket's registration.
     writable: bool,
 }
@@ -48,8 +47,7 @@ impl Conn {
             armed: None,
             // The roster admits connections as idle.
             idle: true,
-            pipes: [None; 3],
-            script: 0,
+            pipes: None,
             writable: false,
         }
     }
@@ -92,6 +90,15 @@ impl Conn {
     }
 }
 
+/// Where the pipes of a connection's running script are registered.
+#[derive(Debug)]
+pub(crate) struct PipeSlots {
+    /// Slab keys of the registered pipes: stdin, stdout, stderr.
+    pub(crate) keys: [Option<usize>; 3],
+    /// [`Driver::scripts_started`] when they were registered.
+    pub(crate) script: u64,
+}
+
 /// Registers a socket's `READABLE` interest under `token`.
 pub(crate) fn register(registry: &Registry, socket: &TcpStream, token: Token) -> io::Result<()> {
     registry.register(
@@ -103,12 +110,15 @@ pub(crate) fn register(registry: &Registry, socket: &TcpStream, token: Token) ->
 
 #[cfg(test)]
 mod tests {
-    /// An idle connection is this box plus what the core keeps between requests (see the
-    /// crate's `idle_memory` test); the slab slot stays a pointer wide.
+    /// An idle connection is this box and its slab slot, timer heap and roster entries: the
+    /// core and the serve layer keep no buffer while it waits (their `retained_bytes`
+    /// tests). Issue #17 asks for at most 1 KiB in all; the box was 776 bytes when this
+    /// bound was set, the entries about 100, and allocator overhead the rest. The slab slot
+    /// stays a pointer wide.
     #[test]
     fn idle_footprint_stays_small() {
         let size = size_of::<super::Conn>();
-        assert!(size <= 1024, "{size}");
+        assert!(size <= 832, "{size}");
         assert!(size_of::<crate::service::Slot>() <= 16);
     }
 }

@@ -15,7 +15,7 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry};
 use serve::Command;
 
-use crate::conn::Conn;
+use crate::conn::{Conn, PipeSlots};
 use crate::pool::run_inline;
 use crate::service::{HttpService, Slot};
 use crate::timers::ConnId;
@@ -120,11 +120,20 @@ impl HttpService {
     /// number may already belong to someone else, so it is not deregistered). Returns `false`
     /// when a pipe could not be registered.
     fn sync_pipes(&mut self, registry: &Registry, conn: &mut Conn) -> bool {
-        let started = conn.driver.scripts_started();
-        let fresh = started != conn.script;
-        conn.script = started;
         let open = conn.driver.open_pipes();
-        for (index, (fd, slot)) in open.iter().zip(&mut conn.pipes).enumerate() {
+        if conn.pipes.is_none() && open.iter().all(Option::is_none) {
+            return true;
+        }
+        let started = conn.driver.scripts_started();
+        let pipes = conn.pipes.get_or_insert_with(|| {
+            Box::new(PipeSlots {
+                keys: [None; 3],
+                script: started,
+            })
+        });
+        let fresh = started != pipes.script;
+        pipes.script = started;
+        for (index, (fd, slot)) in open.iter().zip(&mut pipes.keys).enumerate() {
             if (fresh || fd.is_none())
                 && let Some(key) = slot.take()
             {
@@ -153,6 +162,9 @@ impl HttpService {
             }
             *slot = Some(key);
         }
+        if pipes.keys.iter().all(Option::is_none) {
+            conn.pipes = None;
+        }
         true
     }
 
@@ -160,7 +172,7 @@ impl HttpService {
     /// entry. Dropping it closes the socket (and kills a script still running).
     pub(crate) fn close(&mut self, registry: &Registry, conn: Box<Conn>) {
         conn.deregister(registry);
-        for key in conn.pipes.into_iter().flatten() {
+        for key in conn.pipes.iter().flat_map(|pipes| pipes.keys).flatten() {
             self.slots.try_remove(key);
         }
         self.slots.try_remove(conn.id.key);

@@ -11,7 +11,7 @@
 //! costs one registration per pipe buffer (64 KiB), not per read.
 
 use std::borrow::Borrow;
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::BorrowedFd;
 use std::pin::{Pin, pin};
@@ -20,7 +20,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use serve::{Command, Connection, Ticket};
-use smol::channel::Receiver;
+use smol::channel::{Receiver, Sender};
+use smol::stream::Stream;
 use smol::{Async, Timer};
 use sys::clock::now;
 use sys::drive::{Driver, Turn};
@@ -54,112 +55,169 @@ enum Woke {
     HandlerGone,
 }
 
-/// Serves one admitted connection until it is over, then leaves the roster.
-pub(crate) async fn serve(socket: Handle, peer: SocketAddr, ticket: Ticket, shared: Arc<Shared>) {
+/// The task serving one admitted connection until it is over; then it leaves the roster
+/// and drops `done` (the accept loop knows every task is over once all of them are gone).
+///
+/// This future is most of what an idle connection costs, so it keeps little across an
+/// await: the driver (built here, captured by the task and used in place: moved into the
+/// body it would be stored twice), the receivers it listens to, and one [`Wait`]. It is
+/// spawned as it is: a wrapping future would store it once more.
+pub(crate) fn serve(
+    socket: Handle,
+    peer: SocketAddr,
+    ticket: Ticket,
+    shared: Arc<Shared>,
+    done: Sender<()>,
+) -> impl Future<Output = ()> + Send + 'static {
     let conn = Connection::new(Arc::clone(&shared.config), peer, now());
     let mut driver = Driver::new(conn, Socket(socket));
-    let mut commands: Option<Receiver<Command>> = None;
-    let mut stopped = false;
-    // The roster admitted it idle.
-    let mut idle = true;
-    loop {
-        if !stopped && shared.stopping() {
-            stopped = true;
-            driver.stop();
+    async move {
+        // Listened to until the stop was seen once.
+        let mut stop = pin!(Some(shared.stop_signal()));
+        let mut commands = pin!(None::<Receiver<Command>>);
+        // The roster admitted it idle.
+        let mut idle = true;
+        loop {
+            if stop.is_some() && shared.stopping() {
+                stop.set(None);
+                driver.stop();
+            }
+            let turn = driver.turn();
+            if let Some(task) = driver.take_task() {
+                commands.set(Some(shared.handlers.run(task)));
+            }
+            let is_idle = driver.conn().is_idle();
+            if is_idle != idle {
+                idle = is_idle;
+                shared.roster().set_idle(ticket, idle, now().instant);
+            }
+            if turn.done {
+                break;
+            }
+            if turn.more {
+                // Out of budget: let the other tasks of this thread run first.
+                smol::future::yield_now().await;
+                continue;
+            }
+            // The wait borrows only the socket and the pipes, the driver not being `Sync` (a
+            // handler task's reply channel is in it).
+            let woke = Wait::new(
+                &driver.socket().0,
+                driver.pipes(),
+                turn,
+                commands.as_mut().as_pin_mut(),
+                stop.as_mut().as_pin_mut(),
+            )
+            .await;
+            match woke {
+                Woke::Readable => driver.readable(),
+                Woke::Writable => driver.writable(),
+                Woke::Command(command) => driver.command(command),
+                Woke::HandlerGone => commands.set(None),
+                Woke::Other => {}
+            }
         }
-        let turn = driver.turn();
-        if let Some(task) = driver.take_task() {
-            commands = Some(shared.handlers.run(task));
-        }
-        let is_idle = driver.conn().is_idle();
-        if is_idle != idle {
-            idle = is_idle;
-            shared.roster().set_idle(ticket, idle, now().instant);
-        }
-        if turn.done {
-            break;
-        }
-        if turn.more {
-            // Out of budget: let the other tasks of this thread run first.
-            smol::future::yield_now().await;
-            continue;
-        }
-        // The wait is boxed: laid out inside this task's state it would make every task,
-        // idle or not, larger than the driver and the wait together (measured: 2.5 KiB
-        // inline, 1.3 KiB plus 0.6 KiB boxed). It borrows only the socket and the pipes,
-        // the driver not being `Sync` (a handler task's reply channel is in it).
-        let socket = &driver.socket().0;
-        let pipes = driver.pipes();
-        let waiting = wait(socket, pipes, &turn, commands.as_ref(), &shared, stopped);
-        let woke = Box::pin(waiting).await;
-        match woke {
-            Woke::Readable => driver.readable(),
-            Woke::Writable => driver.writable(),
-            Woke::Command(command) => driver.command(command),
-            Woke::HandlerGone => commands = None,
-            Woke::Other => {}
-        }
+        shared.roster().remove(ticket);
+        drop(done);
     }
-    shared.roster().remove(ticket);
 }
 
-/// Waits for the first of what `turn` names, the handler's next command, and (until it was
-/// seen once) the stop.
-async fn wait(
-    socket: &Handle,
-    pipes: Option<Pipes<'_>>,
-    turn: &Turn,
-    commands: Option<&Receiver<Command>>,
-    shared: &Shared,
-    stopped: bool,
-) -> Woke {
-    let mut readable = pin!(turn.read.then(|| socket.readable()));
-    let mut writable = pin!(turn.write.then(|| socket.writable()));
-    let mut command = pin!(commands.map(Receiver::recv));
-    let mut stop = pin!((!stopped).then(|| shared.stopped()));
+/// One wait of a connection: for the first of what a turn names, the handler's next command,
+/// and the stop.
+///
+/// Everything in it is polled in place, with no future of its own to store: the socket and
+/// the pipes with `poll_readable`/`poll_writable` (which keep the waker in the reactor's one
+/// slot per source: only this task waits on them; a `readable()` future would also make the
+/// reactor grow a list of wakers for every idle connection), the receivers as streams.
+struct Wait<'a> {
+    socket: &'a Handle,
+    read: bool,
+    write: bool,
+    commands: Option<Pin<&'a mut Receiver<Command>>>,
+    stop: Option<Pin<&'a mut Receiver<()>>>,
+    /// The script's stdin, stdout and stderr, registered with the reactor for this wait
+    /// (boxed: every idle connection would carry the room, and few run a script).
+    pipes: Option<Box<[Option<Async<BorrowedFd<'a>>>; 3]>>,
+    timer: Option<Timer>,
+}
 
-    let mut unregistered = false;
-    let stdin = register(pipes.and_then(|p| p.stdin), &mut unregistered);
-    let stdout = register(pipes.and_then(|p| p.stdout), &mut unregistered);
-    let stderr = register(pipes.and_then(|p| p.stderr), &mut unregistered);
-    let mut stdin_ready = pin!(stdin.as_ref().map(Async::writable));
-    let mut stdout_ready = pin!(stdout.as_ref().map(Async::readable));
-    let mut stderr_ready = pin!(stderr.as_ref().map(Async::readable));
+impl<'a> Wait<'a> {
+    fn new(
+        socket: &'a Handle,
+        pipes: Option<Pipes<'a>>,
+        // By value: a borrow would keep the turn in the task's state across the wait.
+        turn: Turn,
+        commands: Option<Pin<&'a mut Receiver<Command>>>,
+        stop: Option<Pin<&'a mut Receiver<()>>>,
+    ) -> Self {
+        let mut unregistered = false;
+        let pipes = pipes.map(|p| {
+            Box::new([
+                register(p.stdin, &mut unregistered),
+                register(p.stdout, &mut unregistered),
+                register(p.stderr, &mut unregistered),
+            ])
+        });
+        let deadline = if unregistered {
+            let retry = now().instant + PIPE_RETRY;
+            Some(turn.deadline.map_or(retry, |d| d.min(retry)))
+        } else {
+            turn.deadline
+        };
+        Self {
+            socket,
+            read: turn.read,
+            write: turn.write,
+            commands,
+            stop,
+            pipes,
+            timer: deadline.map(Timer::at),
+        }
+    }
+}
 
-    let deadline = if unregistered {
-        let retry = now().instant + PIPE_RETRY;
-        Some(turn.deadline.map_or(retry, |d| d.min(retry)))
-    } else {
-        turn.deadline
-    };
-    let mut timer = pin!(deadline.map(Timer::at));
+impl Future for Wait<'_> {
+    type Output = Woke;
 
-    poll_fn(|cx| {
-        if ready(readable.as_mut(), cx) {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Woke> {
+        let this = self.get_mut();
+        // A readiness error is for the next turn to find out, as a failed read or write.
+        if this.read && this.socket.poll_readable(cx).is_ready() {
             return Poll::Ready(Woke::Readable);
         }
-        if ready(writable.as_mut(), cx) {
+        if this.write && this.socket.poll_writable(cx).is_ready() {
             return Poll::Ready(Woke::Writable);
         }
-        if let Some(recv) = command.as_mut().as_pin_mut()
-            && let Poll::Ready(result) = recv.poll(cx)
+        if let Some(commands) = &mut this.commands
+            && let Poll::Ready(command) = commands.as_mut().poll_next(cx)
         {
-            return Poll::Ready(result.map_or(Woke::HandlerGone, Woke::Command));
+            return Poll::Ready(command.map_or(Woke::HandlerGone, Woke::Command));
         }
+        let [stdin, stdout, stderr] = this.pipes.as_deref().unwrap_or(&[None, None, None]);
         let others = [
-            ready(stdin_ready.as_mut(), cx),
-            ready(stdout_ready.as_mut(), cx),
-            ready(stderr_ready.as_mut(), cx),
-            ready(timer.as_mut(), cx),
-            ready(stop.as_mut(), cx),
+            stdin
+                .as_ref()
+                .is_some_and(|p| p.poll_writable(cx).is_ready()),
+            stdout
+                .as_ref()
+                .is_some_and(|p| p.poll_readable(cx).is_ready()),
+            stderr
+                .as_ref()
+                .is_some_and(|p| p.poll_readable(cx).is_ready()),
+            this.timer
+                .as_mut()
+                .is_some_and(|timer| Pin::new(timer).poll(cx).is_ready()),
+            // The stop channel never carries a message: ready means closed.
+            this.stop
+                .as_mut()
+                .is_some_and(|stop| stop.as_mut().poll_next(cx).is_ready()),
         ];
         if others.contains(&true) {
             Poll::Ready(Woke::Other)
         } else {
             Poll::Pending
         }
-    })
-    .await
+    }
 }
 
 /// Registers a pipe with the reactor for one wait (the driver made it non-blocking);
@@ -170,8 +228,35 @@ fn register<'a>(fd: Option<BorrowedFd<'a>>, failed: &mut bool) -> Option<Async<B
     source.ok()
 }
 
-/// Polls an optional future; whether it completed (its output, a readiness error included,
-/// is for the next turn to find out).
-fn ready<F: Future>(future: Pin<&mut Option<F>>, cx: &mut Context<'_>) -> bool {
-    future.as_pin_mut().is_some_and(|f| f.poll(cx).is_ready())
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+
+    use serve::{Admission, Facts, ServerConfig};
+
+    use super::*;
+
+    /// The task is most of what an idle connection costs (issue #17: at most 1.5 KiB in
+    /// all on smol, with the reactor's source, the timer and the roster entry): the driver
+    /// and a few words, not the driver twice or a wait the size of the driver.
+    #[test]
+    fn the_connection_task_is_the_driver_and_little_more() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let _client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (stream, peer) = listener.accept().unwrap();
+        let socket: Handle = Arc::new(Async::new(stream).unwrap());
+        let facts = Facts::new(peer, "localhost");
+        let config = ServerConfig::new(handler::Settings::new("."), facts);
+        let (_stop, stopped) = smol::channel::bounded(1);
+        let shared = Arc::new(Shared::new(Arc::new(config), 0, stopped).unwrap());
+        let Admission::Admitted(ticket) = shared.roster().admit(Arc::clone(&socket), now().instant)
+        else {
+            panic!("not admitted");
+        };
+        let (done, _all_done) = smol::channel::bounded(1);
+        let task = serve(socket, peer, ticket, shared, done);
+        let driver = size_of::<Driver<Socket>>();
+        let size = size_of_val(&task);
+        assert!(size <= driver + 256, "task {size}, driver {driver}");
+    }
 }

@@ -37,9 +37,30 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// What the tasks of a server share: `config`, handlers on `handler_threads` threads of
+    /// their own (see [`SmolServer::with_handler_threads`]), and the stop signal.
+    pub(crate) fn new(
+        config: Arc<ServerConfig>,
+        handler_threads: usize,
+        stop: Receiver<()>,
+    ) -> io::Result<Self> {
+        Ok(Self {
+            roster: Mutex::new(Roster::new(config.max_connections)),
+            handlers: Handlers::start(handler_threads)?,
+            config,
+            stop,
+        })
+    }
+
     /// Whether a stop was asked for.
     pub(crate) fn stopping(&self) -> bool {
         self.stop.is_closed()
+    }
+
+    /// A receiver of the stop signal of its own, to poll as a stream: it ends once a stop
+    /// is asked for.
+    pub(crate) fn stop_signal(&self) -> Receiver<()> {
+        self.stop.clone()
     }
 
     /// Completes once a stop is asked for.
@@ -147,12 +168,7 @@ impl SmolServer {
         } else {
             0
         };
-        let shared = Arc::new(Shared {
-            roster: Mutex::new(Roster::new(self.config.max_connections)),
-            handlers: Handlers::start(threads)?,
-            config: self.config,
-            stop: self.stopped,
-        });
+        let shared = Arc::new(Shared::new(self.config, threads, self.stopped)?);
         let executor = Arc::new(Executor::new());
         // Closed when the accept loop is over, to release the other executor threads.
         let (quit_tx, quit_rx) = smol::channel::bounded::<()>(1);
@@ -226,14 +242,9 @@ async fn accept_loop(
             // Every connection is busy: this one is closed at once.
             _ => continue,
         };
-        let task = crate::connection::serve(socket, peer, ticket, Arc::clone(shared));
-        let done = done_tx.clone();
-        executor
-            .spawn(async move {
-                task.await;
-                drop(done);
-            })
-            .detach();
+        let task =
+            crate::connection::serve(socket, peer, ticket, Arc::clone(shared), done_tx.clone());
+        executor.spawn(task).detach();
     }
     // Closing the listening socket refuses new connections while the others finish.
     drop(listener);

@@ -144,6 +144,9 @@ impl Connection {
         self.tick(now);
         if self.tls.is_some() {
             self.tls_receive(None, n);
+            if n == 0 {
+                self.shrink_idle();
+            }
             return;
         }
         if n > 0
@@ -161,6 +164,29 @@ impl Connection {
         self.core.commit_recv(n, now.instant);
         self.pace.received(n, now.instant);
         self.process();
+        if n == 0 {
+            self.shrink_idle();
+        }
+    }
+
+    /// A read found nothing: the runtime is about to wait. A connection between requests
+    /// gives back what only a request in progress needs (see
+    /// [`ServerConnection::shrink_idle`]; the next request allocates it again), so an idle
+    /// keep-alive connection costs little more than this struct.
+    fn shrink_idle(&mut self) {
+        if self.is_idle() {
+            self.core.shrink_idle();
+            if self.io.is_empty() {
+                self.io = VecDeque::new();
+            }
+        }
+    }
+
+    /// Heap bytes the connection holds in its buffers and queues beyond its own struct (see
+    /// [`ServerConnection::retained_bytes`]); boxed parts (TLS, tracing, a file or job in
+    /// flight) are not counted.
+    pub fn retained_bytes(&self) -> usize {
+        self.core.retained_bytes() + self.io.capacity() * size_of::<Io>()
     }
 
     /// Bytes read from the socket (copied).

@@ -36,6 +36,14 @@ pub struct Turn {
     pub done: bool,
 }
 
+/// A script running for a connection, and when a finishing one is checked for its exit
+/// again.
+#[derive(Debug)]
+struct Running {
+    script: Script,
+    check: Option<Instant>,
+}
+
 /// A connection, its socket, and the CGI script running for it.
 #[derive(Debug)]
 pub struct Driver<S = TcpStream> {
@@ -43,15 +51,13 @@ pub struct Driver<S = TcpStream> {
     socket: S,
     /// Boxed, as the task: a connection spends most of its life without either, and an idle
     /// connection should cost little memory.
-    script: Option<Box<Script>>,
+    script: Option<Box<Running>>,
     /// A handler task the runtime must start (see [`Driver::take_task`]).
     task: Option<Box<HandlerTask>>,
     /// No read returned `WouldBlock` since the last readable signal.
     can_read: bool,
     /// The last write returned `WouldBlock`.
     write_blocked: bool,
-    /// When a finishing script is checked for its exit again.
-    script_check: Option<Instant>,
     /// Scripts started so far (see [`Driver::scripts_started`]).
     scripts: u64,
 }
@@ -67,7 +73,6 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
             // The request often arrives with the handshake.
             can_read: true,
             write_blocked: false,
-            script_check: None,
             scripts: 0,
         }
     }
@@ -110,14 +115,14 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
 
     /// The script's pipes worth waiting for now.
     pub fn pipes(&self) -> Option<Pipes<'_>> {
-        Some(self.script.as_ref()?.pipes(&self.conn))
+        Some(self.script.as_ref()?.script.pipes(&self.conn))
     }
 
     /// Every open pipe of the script (to register them with a reactor once).
     pub fn open_pipes(&self) -> [Option<BorrowedFd<'_>>; 3] {
         self.script
             .as_ref()
-            .map_or([None, None, None], |script| script.open_pipes())
+            .map_or([None, None, None], |running| running.script.open_pipes())
     }
 
     /// How many scripts this connection has started. A reactor that registered the pipes of
@@ -140,12 +145,11 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
         loop {
             let mut progress = self.write();
             progress |= self.carry_out();
-            if let Some(script) = &mut self.script {
-                progress |= script.pump(&mut self.conn);
-                self.script_check = script.check_exit(&mut self.conn, at.instant);
-                if script.is_done() {
+            if let Some(running) = &mut self.script {
+                progress |= running.script.pump(&mut self.conn);
+                running.check = running.script.check_exit(&mut self.conn, at.instant);
+                if running.script.is_done() {
                     self.script = None;
-                    self.script_check = None;
                 }
             }
             if self.conn.is_closed() {
@@ -165,7 +169,8 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
 
     fn outcome(&self, more: bool) -> Turn {
         let closed = self.conn.is_closed();
-        let deadline = [self.conn.poll_timeout(), self.script_check]
+        let check = self.script.as_ref().and_then(|running| running.check);
+        let deadline = [self.conn.poll_timeout(), check]
             .into_iter()
             .flatten()
             .min();
@@ -201,12 +206,17 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
             match io {
                 Io::SpawnCgi(spec) => {
                     self.scripts += 1;
-                    self.script = Script::spawn(&spec, &mut self.conn).map(Box::new);
+                    self.script = Script::spawn(&spec, &mut self.conn).map(|script| {
+                        Box::new(Running {
+                            script,
+                            check: None,
+                        })
+                    });
                 }
                 Io::RunHandler(task) => self.task = Some(Box::new(task)),
                 other => {
-                    if let Some(script) = &mut self.script {
-                        script.apply(&other, &mut self.conn);
+                    if let Some(running) = &mut self.script {
+                        running.script.apply(&other, &mut self.conn);
                     }
                 }
             }

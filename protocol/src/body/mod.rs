@@ -18,8 +18,9 @@ use crate::{Limits, RequestError, RequestFraming};
 pub(crate) enum BodyDecoder {
     /// `Content-Length`: this many bytes still to come.
     Length(u64),
-    /// Chunked coding.
-    Chunked(ChunkedDecoder),
+    /// Chunked coding. Boxed: its line and trailer state would make every connection's
+    /// receive side several times larger, idle or not, for the rarer kind of body.
+    Chunked(Box<ChunkedDecoder>),
 }
 
 impl BodyDecoder {
@@ -28,11 +29,11 @@ impl BodyDecoder {
         match framing {
             RequestFraming::None | RequestFraming::Length(0) => None,
             RequestFraming::Length(n) => Some(Self::Length(n)),
-            RequestFraming::Chunked => Some(Self::Chunked(ChunkedDecoder::new(
+            RequestFraming::Chunked => Some(Self::Chunked(Box::new(ChunkedDecoder::new(
                 limits.max_chunk_line,
                 limits.max_trailer_bytes,
                 limits.max_headers,
-            ))),
+            )))),
         }
     }
 

@@ -1153,3 +1153,61 @@ fn state_follows_one_exchange() {
     assert!(conn.state().closed);
     assert_eq!(conn.state().to_string(), "closed");
 }
+
+// ----- idle memory -----
+
+/// One request over the copy-free path, answered and written out.
+fn exchange_once(conn: &mut ServerConnection, at: Instant) {
+    conn.recv_buf()[..GET_11.len()].copy_from_slice(GET_11);
+    conn.commit_recv(GET_11.len(), at);
+    let evs = events(conn);
+    assert!(matches!(evs.first(), Some(Event::Request(_))), "{evs:?}");
+    drop(evs);
+    conn.respond(&ResponseHead::new(200), Bytes::from_static(b"hello"))
+        .unwrap();
+    // Busy: the queues hold the response and its events.
+    assert!(conn.retained_bytes() > 0);
+    drain(conn);
+    let evs = events(conn);
+    assert!(
+        matches!(evs[..], [Event::ResponseComplete { keep_alive: true }]),
+        "{evs:?}"
+    );
+    assert!(conn.is_idle());
+}
+
+#[test]
+fn a_parked_idle_connection_holds_no_buffer() {
+    let t0 = t0();
+    let mut conn = connect(http11(), t0);
+    assert_eq!(conn.retained_bytes(), 0);
+    for _ in 0..3 {
+        exchange_once(&mut conn, t0);
+        // The runtime's last read finds nothing: it is about to wait for the next request.
+        let _ = conn.recv_buf();
+        conn.commit_recv(0, t0);
+        assert_eq!(conn.retained_bytes(), 0);
+    }
+}
+
+#[test]
+fn shrink_idle_waits_until_the_connection_is_idle() {
+    let t0 = t0();
+    let mut conn = connect(http11(), t0);
+    conn.receive(GET_11, t0);
+    // A request waits for its answer, its event not yet taken: nothing is released.
+    conn.shrink_idle();
+    let busy = conn.retained_bytes();
+    assert!(busy > 0);
+    assert!(matches!(conn.poll_event(), Some(Event::Request(_))));
+    conn.shrink_idle();
+    assert!(conn.retained_bytes() > 0);
+    conn.respond(&ResponseHead::new(200), Bytes::new()).unwrap();
+    drain(&mut conn);
+    let _ = events(&mut conn);
+    // A runtime that feeds `receive` calls it itself before it waits.
+    conn.shrink_idle();
+    assert_eq!(conn.retained_bytes(), 0);
+    // The next request allocates again and is served as usual.
+    exchange_once(&mut conn, t0);
+}

@@ -267,3 +267,34 @@ fn no_trace_when_off() {
     drain(&mut conn, &mut wire);
     assert!(!sink.text().contains("[127.0.0.1:5000]"), "{}", sink.text());
 }
+
+/// A keep-alive connection that answered a file request and found nothing more to read
+/// holds no buffer: the runtime's last read before it waits gives everything back.
+#[test]
+fn a_parked_keep_alive_connection_holds_no_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("f.txt"), b"hello").unwrap();
+    let local: SocketAddr = "127.0.0.1:8000".parse().unwrap();
+    let mut settings = handler::Settings::new(dir.path());
+    settings.protocol_version = "HTTP/1.1".into();
+    let mut config = ServerConfig::new(settings, Facts::new(local, "localhost"));
+    let mut protocol = protocol::Config::default();
+    protocol.protocol_version = "HTTP/1.1".into();
+    config.protocol = Arc::new(protocol);
+    let now = now();
+    let mut conn = Connection::new(Arc::new(config), local, now);
+    let request = b"GET /f.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+    for _ in 0..2 {
+        conn.recv_buf()[..request.len()].copy_from_slice(request);
+        conn.handle_recv(request.len(), now);
+        let out = drain_in_steps(&mut conn, now, 1 << 20);
+        assert!(out.starts_with(b"HTTP/1.1 200 OK\r\n"));
+        assert!(out.ends_with(b"\r\n\r\nhello"));
+        assert!(conn.is_idle());
+        // The read that finds nothing: the runtime is about to wait.
+        let _ = conn.recv_buf();
+        conn.handle_recv(0, now);
+        assert_eq!(conn.retained_bytes(), 0);
+        assert!(conn.file.is_none());
+    }
+}
