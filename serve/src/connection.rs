@@ -169,10 +169,15 @@ impl Connection {
         }
     }
 
-    /// A read found nothing: the runtime is about to wait. A connection between requests
-    /// gives back what only a request in progress needs (see
-    /// [`ServerConnection::shrink_idle`]; the next request allocates it again), so an idle
-    /// keep-alive connection costs little more than this struct.
+    /// The runtime is about to wait for the socket (a read found nothing, or found less than
+    /// it had room for). A connection between requests gives back what only a request in
+    /// progress needs (see [`ServerConnection::shrink_idle`]; the next request takes it
+    /// again, from a per-thread stash), so an idle keep-alive connection costs little more
+    /// than this struct. Harmless at any time: a busy connection keeps everything.
+    pub fn park(&mut self) {
+        self.shrink_idle();
+    }
+
     fn shrink_idle(&mut self) {
         if self.is_idle() {
             self.core.shrink_idle();

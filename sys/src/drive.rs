@@ -167,8 +167,12 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
         self.outcome(false)
     }
 
-    fn outcome(&self, more: bool) -> Turn {
+    fn outcome(&mut self, more: bool) -> Turn {
         let closed = self.conn.is_closed();
+        if !closed && !more && !self.can_read {
+            // About to wait for the socket: an idle connection gives back its buffers.
+            self.conn.park();
+        }
         let check = self.script.as_ref().and_then(|running| running.check);
         let deadline = [self.conn.poll_timeout(), check]
             .into_iter()
