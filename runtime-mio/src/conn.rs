@@ -54,9 +54,12 @@ impl Conn {
 
     /// Readiness of the socket: an error or hang-up counts as both (the next read or write
     /// finds it).
-    pub(crate) fn ready(&mut self, readable: bool, writable: bool) {
+    pub(crate) fn ready(&mut self, readable: bool, writable: bool, read_closed: bool) {
         if readable {
             self.driver.readable();
+        }
+        if read_closed {
+            self.driver.read_closed();
         }
         if writable {
             self.driver.writable();

@@ -20,19 +20,35 @@ use crate::pool::run_inline;
 use crate::service::{HttpService, Slot};
 use crate::timers::ConnId;
 
+/// What an event reported about a slot.
+#[derive(Clone, Copy)]
+pub(crate) struct Ready {
+    pub(crate) read: bool,
+    pub(crate) write: bool,
+    /// The peer's end of stream (or an error): read until it is read.
+    pub(crate) read_closed: bool,
+}
+
+/// Whether a turn writes what it queues at once.
+#[derive(Clone, Copy)]
+enum Output {
+    Write,
+    Hold,
+}
+
 impl HttpService {
     /// A readiness event for slab slot `key`: a socket, or a pipe of a connection's script.
-    pub(crate) fn on_ready(&mut self, registry: &Registry, key: usize, read: bool, write: bool) {
+    pub(crate) fn on_ready(&mut self, registry: &Registry, key: usize, ready: Ready) {
         let owner = match self.slots.get_mut(key) {
             Some(Slot::Conn(conn)) => {
-                conn.ready(read, write);
+                conn.ready(ready.read, ready.write, ready.read_closed);
                 key
             }
             // The script's pipes are pumped on every turn of their connection.
             Some(&mut Slot::Pipe { owner }) => owner,
             _ => return,
         };
-        self.drive(registry, owner);
+        self.drive_with(registry, owner, Output::Hold);
     }
 
     /// A command from the handler task of connection `id`. Commands of a connection that is
@@ -61,6 +77,14 @@ impl HttpService {
 
     /// Turns the connection in slot `key`, then waits for what the turn names (or closes it).
     pub(crate) fn drive(&mut self, registry: &Registry, key: usize) {
+        self.drive_with(registry, key, Output::Write);
+    }
+
+    /// [`drive`](Self::drive); with [`Output::Hold`] (a readiness event of this poll) the
+    /// responses it plans are written after every ready connection had its turn (see
+    /// `sys::drive::Driver::turn_holding_output`): the connection goes on the `ready` list,
+    /// which `handle_timeout` turns after the events.
+    fn drive_with(&mut self, registry: &Registry, key: usize, output: Output) {
         let Some(slot) = self.slots.get_mut(key) else {
             return;
         };
@@ -71,7 +95,10 @@ impl HttpService {
             return;
         };
         let turn = loop {
-            let turn = conn.driver.turn();
+            let turn = match output {
+                Output::Hold => conn.driver.turn_holding_output(),
+                Output::Write => conn.driver.turn(),
+            };
             let Some(task) = conn.driver.take_task() else {
                 break turn;
             };
@@ -91,7 +118,7 @@ impl HttpService {
             self.close(registry, conn);
             return;
         }
-        let mut again = turn.more;
+        let mut again = turn.more || turn.flush;
         if !self.sync_pipes(registry, &mut conn)
             || conn
                 .want_write(registry, self.token(key), turn.write)

@@ -27,6 +27,7 @@ use serve::{Roster, ServerConfig};
 use slab::Slab;
 
 use crate::conn::Conn;
+use crate::drive::Ready;
 use crate::pool::{HANDLER_THREADS, Outbox, Pool};
 use crate::timers::{ConnId, Timers};
 
@@ -184,9 +185,13 @@ impl HttpService {
             _ => {
                 // Errors and hang-ups show up as failed or empty reads and writes.
                 let failed = event.is_error();
-                let read = event.is_readable() || event.is_read_closed() || failed;
-                let write = event.is_writable() || event.is_write_closed() || failed;
-                self.on_ready(registry, offset - FIXED_TOKENS, read, write);
+                let read_closed = event.is_read_closed() || failed;
+                let ready = Ready {
+                    read: event.is_readable() || read_closed,
+                    write: event.is_writable() || event.is_write_closed() || failed,
+                    read_closed,
+                };
+                self.on_ready(registry, offset - FIXED_TOKENS, ready);
             }
         }
         true

@@ -297,6 +297,11 @@ impl Connection {
         self.core.fill_io_slices(out)
     }
 
+    /// Whether output waits to be written (response bytes, a file span, or TLS records).
+    pub fn has_output(&self) -> bool {
+        self.core.has_pending_output() || self.tls.as_ref().is_some_and(|tls| tls.has_output())
+    }
+
     /// Whether a file span follows the bytes of a [`Transmit::Write`]: write them with
     /// `MSG_MORE` (or under `TCP_CORK`), so a head and the start of its file leave in full
     /// segments instead of a small one first.

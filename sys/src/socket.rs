@@ -7,15 +7,14 @@
 //! `unsafe`.
 
 use std::fs::File;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::unix::fs::FileExt;
 
 use rustix::io::Errno;
-use rustix::net::{SendAncillaryBuffer, SendFlags, sendmsg};
+use rustix::net::{RecvFlags, SendAncillaryBuffer, SendFlags, sendmsg};
+use serve::Now;
 use serve::{Connection, Transmit};
-
-use crate::clock::now;
 
 /// How many queued segments one vectored write takes.
 const MAX_SLICES: usize = 64;
@@ -37,8 +36,9 @@ pub enum Flushed {
 }
 
 /// Writes what `conn` offers until it has nothing left or the socket would block. An error
-/// aborts the connection and is returned.
-pub fn flush(conn: &mut Connection, socket: &TcpStream) -> io::Result<Flushed> {
+/// aborts the connection and is returned. `at` is when the caller's turn began (one clock
+/// read per turn, not per write).
+pub fn flush(conn: &mut Connection, socket: &TcpStream, at: Now) -> io::Result<Flushed> {
     loop {
         let result = match conn.poll_transmit() {
             None => return Ok(Flushed::Done),
@@ -54,7 +54,7 @@ pub fn flush(conn: &mut Connection, socket: &TcpStream) -> io::Result<Flushed> {
                 match read_span(file, offset, len) {
                     Ok(bytes) if bytes.is_empty() => Err(io::ErrorKind::UnexpectedEof.into()),
                     Ok(bytes) => {
-                        conn.handle_file_bytes(&bytes, now());
+                        conn.handle_file_bytes(&bytes, at);
                         continue;
                     }
                     Err(e) => Err(e),
@@ -68,7 +68,7 @@ pub fn flush(conn: &mut Connection, socket: &TcpStream) -> io::Result<Flushed> {
             }
         };
         match result {
-            Ok(n) => conn.handle_sent(n, now()),
+            Ok(n) => conn.handle_sent(n, at),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Flushed::Blocked),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
@@ -80,8 +80,9 @@ pub fn flush(conn: &mut Connection, socket: &TcpStream) -> io::Result<Flushed> {
 }
 
 /// One vectored write of the queued bytes; with `MSG_MORE` when a file span follows, so the
-/// kernel holds a short head back until the span's first bytes fill the segment.
-fn write_queued(conn: &Connection, mut socket: &TcpStream) -> io::Result<usize> {
+/// kernel holds a short head back until the span's first bytes fill the segment. (rustix's
+/// system calls, not libc's: those wrap each call as a thread cancellation point.)
+fn write_queued(conn: &Connection, socket: &TcpStream) -> io::Result<usize> {
     let mut slices = [IoSlice::new(&[]); MAX_SLICES];
     let count = conn.io_slices(&mut slices);
     let n = if conn.file_follows() {
@@ -93,7 +94,7 @@ fn write_queued(conn: &Connection, mut socket: &TcpStream) -> io::Result<usize> 
             SendFlags::MORE | SendFlags::NOSIGNAL,
         )?
     } else {
-        socket.write_vectored(&slices[..count])?
+        rustix::io::writev(socket, &slices[..count])?
     };
     match n {
         0 => Err(io::ErrorKind::WriteZero.into()),
@@ -164,19 +165,21 @@ pub enum Received {
 }
 
 /// One read from `socket` straight into the connection's buffer (no copy). Call it only
-/// while [`Connection::wants_read`].
-pub fn receive(conn: &mut Connection, mut socket: &TcpStream) -> Received {
+/// while [`Connection::wants_read`]. `at` is when the caller's turn began.
+pub fn receive(conn: &mut Connection, socket: &TcpStream, at: Now) -> Received {
     loop {
         let buf = conn.recv_buf();
         let room = buf.len();
-        let result = socket.read(buf);
+        let result = rustix::net::recv(socket, buf, RecvFlags::empty())
+            .map(|(n, _)| n)
+            .map_err(io::Error::from);
         match result {
             Ok(0) => {
-                conn.handle_eof(now());
+                conn.handle_eof(at);
                 return Received::Ended;
             }
             Ok(n) => {
-                conn.handle_recv(n, now());
+                conn.handle_recv(n, at);
                 return if n < room {
                     Received::Drained
                 } else {
@@ -186,7 +189,7 @@ pub fn receive(conn: &mut Connection, mut socket: &TcpStream) -> Received {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 // The room taken for the read goes back before anything else happens.
-                conn.handle_recv(0, now());
+                conn.handle_recv(0, at);
                 if e.kind() == io::ErrorKind::WouldBlock {
                     return Received::Blocked;
                 }
