@@ -8,18 +8,114 @@
 //! Fields of a received head are kept as offsets into the head's bytes rather than as a
 //! `Bytes` slice each: a slice costs an atomic reference count update when it is made and
 //! another when it is dropped, and a typical browser head has a dozen fields, parsed on every
-//! request. The offsets are plain data, so dropping a received list is one deallocation.
-//! Fields the application appends own their bytes and follow the received ones.
+//! request. Fields the application appends own their bytes and follow the received ones.
+//!
+//! # The field table: no allocation per request
+//!
+//! The offsets live in the same memory as the head: a received list's source is the head's
+//! bytes followed by its *field table*, 16 bytes a field (name and value spans, little-endian
+//! 32-bit offsets). The head reader appends the table to the head in the receive buffer and
+//! cuts both off in one `Bytes`, so a parsed head costs no allocation (a `Vec` of offsets
+//! cost one per request, and a pool of them handed back and forth between the connection
+//! and the application would need a lock) and no reference count beyond the head's own:
+//! dropping a head is still one atomic decrement. Reading an offset is one unaligned load.
+//!
+//! Bytes that arrived behind the head (a body, pipelined requests) are moved up to make room
+//! for the table; behind more than a few KiB of them, or past 32 fields, the head costs one
+//! allocation again (see `head::seal` and [`TableWriter`]). A list edited with
+//! [`Headers::remove`] gets a copy of its own.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use crate::span::Span;
 
 /// A received field: where its name and value sit in the list's source bytes.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct FieldSpan {
     pub(crate) name: Span,
     pub(crate) value: Span,
+}
+
+/// Bytes per field in a field table: the two spans, eight bytes each.
+const RECORD: usize = 16;
+
+impl FieldSpan {
+    /// The field's table record.
+    #[inline]
+    fn to_record(self) -> [u8; RECORD] {
+        let mut record = [0; RECORD];
+        let (name, value) = record.split_at_mut(8);
+        name.copy_from_slice(&self.name.to_le_bytes());
+        value.copy_from_slice(&self.value.to_le_bytes());
+        record
+    }
+
+    /// The field a table record describes.
+    #[inline]
+    fn from_record(record: &[u8]) -> Self {
+        let half = |at: usize| -> [u8; 8] { record[at..at + 8].try_into().expect("eight bytes") };
+        Self {
+            name: Span::from_le_bytes(half(0)),
+            value: Span::from_le_bytes(half(8)),
+        }
+    }
+}
+
+/// Fields a head's table can hold before [`TableWriter`] spills to the heap: the number
+/// httparse parses on the stack, more than a browser sends.
+const INLINE_FIELDS: usize = 32;
+
+/// The field table of a head being parsed, written as the fields are found (the head's
+/// bytes are borrowed by the parser meanwhile), then appended to the head with
+/// [`bytes`](Self::bytes). On the stack for up to [`INLINE_FIELDS`] fields.
+pub(crate) struct TableWriter {
+    inline: [u8; INLINE_FIELDS * RECORD],
+    /// Bytes of `inline` written.
+    len: usize,
+    /// The whole table, once it outgrew `inline`.
+    spill: Vec<u8>,
+}
+
+impl TableWriter {
+    /// An empty table.
+    #[inline]
+    pub(crate) fn new() -> Self {
+        Self {
+            inline: [0; INLINE_FIELDS * RECORD],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    /// Appends a field's record.
+    #[inline]
+    pub(crate) fn push(&mut self, span: FieldSpan) {
+        match self.inline.get_mut(self.len..self.len + RECORD) {
+            Some(slot) => {
+                slot.copy_from_slice(&span.to_record());
+                self.len += RECORD;
+            }
+            None => self.push_spilled(span),
+        }
+    }
+
+    #[cold]
+    fn push_spilled(&mut self, span: FieldSpan) {
+        if self.spill.is_empty() {
+            self.spill.extend_from_slice(&self.inline);
+        }
+        self.spill.extend_from_slice(&span.to_record());
+    }
+
+    /// The table written so far.
+    #[inline]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        if self.spill.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.spill
+        }
+    }
 }
 
 /// One header field, as it was received or as it will be sent, borrowed from its [`Headers`].
@@ -67,10 +163,12 @@ impl std::fmt::Debug for HeaderField<'_> {
 /// ```
 #[derive(Clone, Default)]
 pub struct Headers {
-    /// The bytes the received fields point into (a received head).
+    /// A received head's bytes, then the table of its received fields (see the
+    /// [module documentation](self)); empty for a list that was only appended to.
     source: Bytes,
-    /// Received fields, in wire order; they come before every appended field.
-    received: Vec<FieldSpan>,
+    /// Where the table begins in `source`: the length of the head. The received fields come
+    /// before every appended field, in wire order.
+    table: usize,
     /// Fields added with [`Headers::append`], in order.
     appended: Vec<(Bytes, Bytes)>,
 }
@@ -80,7 +178,7 @@ impl Headers {
     pub const fn new() -> Self {
         Self {
             source: Bytes::new(),
-            received: Vec::new(),
+            table: 0,
             appended: Vec::new(),
         }
     }
@@ -89,34 +187,52 @@ impl Headers {
     pub fn with_capacity(n: usize) -> Self {
         Self {
             source: Bytes::new(),
-            received: Vec::new(),
+            table: 0,
             appended: Vec::with_capacity(n),
         }
     }
 
-    /// Received fields, as spans of source bytes given with [`Self::set_source`]; the list
-    /// cannot be read before its source is set.
-    pub(crate) fn from_spans(fields: Vec<FieldSpan>) -> Self {
-        Self {
-            source: Bytes::new(),
-            received: fields,
-            appended: Vec::new(),
-        }
-    }
-
-    /// Sets the bytes the received fields point into: the head they were parsed from.
-    pub(crate) fn set_source(&mut self, source: Bytes) {
-        debug_assert!(
-            self.received
-                .iter()
-                .all(|f| f.name.end() <= source.len() && f.value.end() <= source.len())
-        );
+    /// Gives the list its received fields: `source` is a head (its first `head` bytes)
+    /// followed by the field table of its received fields, which come before any field
+    /// already appended.
+    pub(crate) fn set_received(&mut self, source: Bytes, head: usize) {
+        debug_assert!((source.len() - head).is_multiple_of(RECORD));
         self.source = source;
+        self.table = head;
+        debug_assert!(
+            self.received()
+                .all(|f| { f.name.end() <= self.table && f.value.end() <= self.table })
+        );
     }
 
-    /// The bytes received fields point into: the whole head as it arrived.
+    /// A received list: `head` followed by the records of `spans` (one allocation and a
+    /// copy, for heads that were not cut from a receive buffer with their table).
+    pub(crate) fn copied(head: &[u8], spans: impl IntoIterator<Item = FieldSpan>) -> Self {
+        let mut source = BytesMut::with_capacity(head.len() + 8 * RECORD);
+        source.extend_from_slice(head);
+        for span in spans {
+            source.extend_from_slice(&span.to_record());
+        }
+        let mut headers = Self::new();
+        headers.set_received(source.freeze(), head.len());
+        headers
+    }
+
+    /// The bytes of the head the received fields point into.
+    pub(crate) fn head(&self) -> &[u8] {
+        &self.source[..self.table]
+    }
+
+    /// The head's bytes and its field table, as one shared buffer.
     pub(crate) fn source(&self) -> &Bytes {
         &self.source
+    }
+
+    /// The received fields' spans.
+    fn received(&self) -> impl Iterator<Item = FieldSpan> + '_ {
+        self.source[self.table..]
+            .chunks_exact(RECORD)
+            .map(FieldSpan::from_record)
     }
 
     /// Appends a field after every existing one (duplicates are kept, as on the wire).
@@ -152,9 +268,14 @@ impl Headers {
     pub fn remove(&mut self, name: impl AsRef<[u8]>) -> usize {
         let name = name.as_ref();
         let before = self.len();
-        let source = &self.source;
-        self.received
-            .retain(|f| !f.name.of(source).eq_ignore_ascii_case(name));
+        let head = self.head();
+        let named = |f: &FieldSpan| f.name.of(head).eq_ignore_ascii_case(name);
+        if self.received().any(|f| named(&f)) {
+            // Rare (received heads are read, not edited): the table is shared with the
+            // head, so the head and the table of the fields kept are copied.
+            let kept = Self::copied(head, self.received().filter(|f| !named(f)));
+            self.source = kept.source;
+        }
         self.appended.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
         before - self.len()
     }
@@ -170,40 +291,44 @@ impl Headers {
     /// Fields in wire order.
     pub fn iter(&self) -> HeadersIter<'_> {
         HeadersIter {
-            source: &self.source,
-            received: self.received.iter(),
+            source: self.head(),
+            received: self.source[self.table..].chunks_exact(RECORD),
             appended: self.appended.iter(),
         }
     }
 
     /// Number of fields (duplicates counted).
     pub fn len(&self) -> usize {
-        self.received.len() + self.appended.len()
+        (self.source.len() - self.table) / RECORD + self.appended.len()
     }
 
     /// Whether there are no fields.
     pub fn is_empty(&self) -> bool {
-        self.received.is_empty() && self.appended.is_empty()
+        self.source.len() == self.table && self.appended.is_empty()
     }
 
     /// Removes every field, keeping the allocations.
     pub fn clear(&mut self) {
-        self.received.clear();
         self.appended.clear();
         self.source = Bytes::new();
+        self.table = 0;
     }
 }
 
 /// The fields of a [`Headers`], in wire order.
 #[derive(Clone, Debug)]
 pub struct HeadersIter<'a> {
+    /// The head the received fields point into.
     source: &'a [u8],
-    received: std::slice::Iter<'a, FieldSpan>,
+    /// The records of the received fields' table.
+    received: std::slice::ChunksExact<'a, u8>,
     appended: std::slice::Iter<'a, (Bytes, Bytes)>,
 }
 
 impl<'a> HeadersIter<'a> {
-    fn received(&self, field: &FieldSpan) -> HeaderField<'a> {
+    #[inline]
+    fn received(&self, record: &[u8]) -> HeaderField<'a> {
+        let field = FieldSpan::from_record(record);
         HeaderField {
             name: field.name.of(self.source),
             value: field.value.of(self.source),
@@ -218,9 +343,10 @@ impl<'a> HeadersIter<'a> {
 impl<'a> Iterator for HeadersIter<'a> {
     type Item = HeaderField<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         match self.received.next() {
-            Some(field) => Some(self.received(field)),
+            Some(record) => Some(self.received(record)),
             None => self.appended.next().map(Self::appended),
         }
     }
@@ -236,8 +362,8 @@ impl DoubleEndedIterator for HeadersIter<'_> {
         if let Some(field) = self.appended.next_back() {
             return Some(Self::appended(field));
         }
-        let field = self.received.next_back()?;
-        Some(self.received(field))
+        let record = self.received.next_back()?;
+        Some(self.received(record))
     }
 }
 
@@ -287,8 +413,8 @@ mod tests {
 
     #[test]
     fn received_and_appended_fields_read_and_compare_alike() {
-        let block = Bytes::from_static(b"Host: a\r\nX-Tag: 1\r\n\r\n");
-        let fields = vec![
+        let block = b"Host: a\r\nX-Tag: 1\r\n\r\n";
+        let fields = [
             FieldSpan {
                 name: span(0..4),
                 value: span(6..7),
@@ -298,8 +424,7 @@ mod tests {
                 value: span(16..17),
             },
         ];
-        let mut received = Headers::from_spans(fields);
-        received.set_source(block);
+        let mut received = Headers::copied(block, fields);
         let built: Headers = [("Host", "a"), ("X-Tag", "1")].into_iter().collect();
         assert_eq!(received, built);
         assert_eq!(received.get("x-tag"), Some(&b"1"[..]));

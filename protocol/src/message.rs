@@ -69,10 +69,10 @@ pub(crate) struct LineSpans {
 
 /// A parsed request head: the bytes it arrived in, and where each part sits in them.
 ///
-/// Nothing is copied out of the receive buffer: the head holds one shared reference to its
-/// bytes, and the accessors slice them. [`raw`](Self::raw) gives the bytes themselves, for
-/// keeping a part without a copy (`head.raw().slice_ref(head.target())`) or for showing a
-/// learner exactly what arrived.
+/// Nothing is copied out of the receive buffer and nothing is allocated: the head holds one
+/// shared reference to its bytes (followed in the same memory by the offsets of its fields),
+/// and the accessors slice them. [`raw`](Self::raw) gives the bytes themselves, for showing
+/// a learner exactly what arrived; [`share`](Self::share) keeps a part without a copy.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -88,7 +88,7 @@ pub(crate) struct LineSpans {
 /// assert_eq!(head.version(), Version::HTTP_11);
 /// assert_eq!(head.headers().get("host"), Some(&b"example"[..]));
 /// assert_eq!(head.request_line(), b"GET /docs/?q=1 HTTP/1.1");
-/// let target = head.raw().slice_ref(head.target()); // a `Bytes`, no copy
+/// let target = head.share(head.target()); // a `Bytes`, no copy
 /// assert_eq!(target, "/docs/?q=1");
 /// ```
 #[derive(Clone)]
@@ -110,7 +110,7 @@ impl RequestHead {
         version: Version,
         semantics: Semantics,
     ) -> Self {
-        debug_assert!(line.line.end() <= headers.source().len());
+        debug_assert!(line.line.end() <= headers.head().len());
         Self {
             headers,
             line,
@@ -176,8 +176,27 @@ impl RequestHead {
     /// header lines and the blank line that ends them (leading empty lines skipped; in
     /// compat mode a head the peer ended by closing stops where its bytes stopped). Every
     /// accessor is a slice of these bytes.
-    pub fn raw(&self) -> &Bytes {
-        self.headers.source()
+    pub fn raw(&self) -> &[u8] {
+        self.headers.head()
+    }
+
+    /// `part` of the head (a slice of [`raw`](Self::raw), such as [`target`](Self::target)
+    /// or a header value) as `Bytes` that share the head's memory: kept without a copy, for
+    /// as long as needed.
+    ///
+    /// # Panics
+    /// If `part` is not empty and not a slice of [`raw`](Self::raw).
+    pub fn share(&self, part: &[u8]) -> Bytes {
+        if part.is_empty() {
+            return Bytes::new();
+        }
+        let head = self.headers.head();
+        let start = part.as_ptr().addr().wrapping_sub(head.as_ptr().addr());
+        assert!(
+            start <= head.len() && part.len() <= head.len() - start,
+            "share: not a part of this head"
+        );
+        self.headers.source().slice(start..start + part.len())
     }
 }
 

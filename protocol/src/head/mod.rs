@@ -20,6 +20,7 @@ use std::mem::MaybeUninit;
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use crate::headers::TableWriter;
 use crate::message::LineSpans;
 use crate::span::{MAX_HEAD_BYTES, Span, range_of};
 use crate::{Config, Headers, ParseMode, RequestError, RequestHead, Version};
@@ -273,7 +274,7 @@ impl HeadReader {
         {
             return None;
         }
-        let fields = request.headers;
+        let fields = &*request.headers;
         // Each field line ends at the LF before the next name; the last one before the blank
         // line that ends the block. That line is `\r\n` exactly when the head ends so: the
         // byte before it is the LF of the line before (httparse allows no bare CR).
@@ -284,11 +285,11 @@ impl HeadReader {
         };
         // Limits count from the start of the header block, as the scan counts them.
         let block = end_of_line;
-        let mut spans = Vec::with_capacity(fields.len());
+        let mut table = TableWriter::new();
         let mut facts = FieldFacts::default();
         let mut start = block;
         for (i, field) in fields.iter().enumerate() {
-            let span = header_block::field_span(input, field);
+            table.push(header_block::field_span(input, field));
             facts.note(field.name.as_bytes(), field.value);
             let lf = match fields.get(i + 1) {
                 Some(next) => range_of(input, next.name.as_bytes()).start - 1,
@@ -297,7 +298,6 @@ impl HeadReader {
             if crossed_limit(start - block, lf - start, lf - block, limits).is_some() {
                 return None;
             }
-            spans.push(span);
             start = lf + 1;
         }
         // The blank line that ends the block counts toward the block's size.
@@ -318,8 +318,8 @@ impl HeadReader {
             end: version.end,
             block,
         };
-        let mut headers = Headers::from_spans(spans);
-        headers.set_source(input.split_to(len).freeze());
+        let mut headers = Headers::new();
+        headers.set_received(seal(input, len, table.bytes()), len);
         Some(self.assemble(&line, headers, &facts, config))
     }
 
@@ -342,19 +342,26 @@ impl HeadReader {
             self.last_line = Some(Bytes::copy_from_slice(&input[..line.end]));
             return Err(RequestError::HeadTooLarge);
         }
-        let head = input.split_to(len).freeze();
+        let mut table = TableWriter::new();
         let headers = if line.block == len {
             Ok(Headers::new())
         } else {
-            header_block::parse(&head, line.block, config.parse_mode, capacity)
+            header_block::parse(
+                &input[..len],
+                line.block,
+                config.parse_mode,
+                capacity,
+                &mut table,
+            )
         };
         match headers {
             Ok(mut headers) => {
-                headers.set_source(head);
+                headers.set_received(seal(input, len, table.bytes()), len);
                 let facts = FieldFacts::of(&headers);
                 self.assemble(&line, headers, &facts, config)
             }
             Err(e) => {
+                let head = input.split_to(len).freeze();
                 self.last_line = Some(head.slice(..line.end));
                 Err(e)
             }
@@ -418,6 +425,43 @@ fn crossed_limit(
     }
 }
 
+/// Pipelined bytes behind a head that [`seal`] moves to make room for the head's field table;
+/// behind more, the head is copied out instead. Moving costs a copy of what follows the head
+/// for every head, so without a bound a read full of small pipelined requests would be
+/// copied over and over (quadratic work); with it, a head costs at most this much copying.
+const MOVE_LIMIT: usize = 4 * 1024;
+
+/// Cuts the head, the first `len` bytes of `input`, out of the buffer with its field table
+/// `table` right behind it, in one `Bytes` (see `headers`, the field table).
+///
+/// The head usually ends the buffer (a client sends its next request after the response),
+/// and the table is then appended in place, in room the buffer usually has: no allocation.
+/// Bytes that arrived behind the head (a body, pipelined requests) are moved up by the
+/// table's size, up to [`MOVE_LIMIT`] of them; behind more, the head and its table are
+/// copied into a buffer of their own.
+fn seal(input: &mut BytesMut, len: usize, table: &[u8]) -> Bytes {
+    let rest = input.len() - len;
+    if rest > 0 && !table.is_empty() {
+        if rest > MOVE_LIMIT {
+            let mut own = BytesMut::with_capacity(len + table.len());
+            own.extend_from_slice(&input[..len]);
+            own.extend_from_slice(table);
+            input.advance(len);
+            return own.freeze();
+        }
+        // Grow by the table's size, move what follows the head to the end, and write the
+        // table where it was.
+        input.extend_from_slice(table);
+        input.copy_within(len..len + rest, len + table.len());
+    }
+    if rest == 0 {
+        input.extend_from_slice(table);
+    } else {
+        input[len..len + table.len()].copy_from_slice(table);
+    }
+    input.split_to(len + table.len()).freeze()
+}
+
 fn find_lf(input: &[u8], from: usize) -> Option<usize> {
     memchr::memchr(b'\n', input.get(from..)?).map(|i| from + i)
 }
@@ -461,16 +505,35 @@ fn line_end(raw: &[u8], mode: ParseMode) -> usize {
     end
 }
 
-/// Parses a chunked body's trailer section (through its blank line) with the strict rules.
-pub(crate) fn parse_trailers(block: Bytes, max_fields: usize) -> Result<Headers, RequestError> {
-    // Fields are addressed with 32-bit spans, whatever `max_trailer_bytes` allows.
-    if block.len() > MAX_HEAD_BYTES {
-        return Err(RequestError::ChunkTooLarge);
+/// Parses a chunked body's trailer section (through its blank line), the first `len` bytes
+/// of `input`, with the strict rules, and takes it out of the buffer with its field table,
+/// as a head is.
+pub(crate) fn parse_trailers(
+    input: &mut BytesMut,
+    len: usize,
+    max_fields: usize,
+) -> Result<Headers, RequestError> {
+    let parsed = if len > MAX_HEAD_BYTES {
+        // Fields are addressed with 32-bit spans, whatever `max_trailer_bytes` allows.
+        Err(RequestError::ChunkTooLarge)
+    } else {
+        let mut table = TableWriter::new();
+        header_block::parse(&input[..len], 0, ParseMode::Strict, max_fields, &mut table)
+            .map(|_| table)
+    };
+    match parsed {
+        Ok(table) => {
+            let mut headers = Headers::new();
+            headers.set_received(seal(input, len, table.bytes()), len);
+            Ok(headers)
+        }
+        Err(e) => {
+            input.advance(len);
+            Err(e)
+        }
     }
-    let mut headers = header_block::parse(&block, 0, ParseMode::Strict, max_fields)?;
-    headers.set_source(block);
-    Ok(headers)
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -612,13 +675,38 @@ mod tests {
 
     #[test]
     fn a_whole_head_leaves_pipelined_bytes_in_the_buffer() {
-        let mut reader = HeadReader::default();
-        let mut input = BytesMut::from(&b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HT"[..]);
-        let Ok(Progress::Head(head)) = reader.advance(&mut input, &Config::default()) else {
-            panic!("no head")
-        };
-        assert_eq!(head.target(), b"/1");
-        assert_eq!(&input[..], b"GET /2 HT");
+        // Nothing, a few bytes (moved up for the field table) and more than `MOVE_LIMIT`
+        // (the head copied out instead) behind the head; whole and trickled.
+        let long = vec![b'x'; MOVE_LIMIT + 1];
+        for rest in [&b""[..], b"GET /2 HT", &long] {
+            for step in [1, 7, usize::MAX] {
+                let wire = [&b"GET /1 HTTP/1.1\r\nHost: x\r\nA: b\r\n\r\n"[..], rest].concat();
+                let mut reader = HeadReader::default();
+                let mut input = BytesMut::new();
+                let mut pieces = wire.chunks(step.min(wire.len()));
+                let head = loop {
+                    input.extend_from_slice(pieces.next().expect("a head"));
+                    if let Progress::Head(head) =
+                        reader.advance(&mut input, &Config::default()).unwrap()
+                    {
+                        break head;
+                    }
+                };
+                for piece in pieces {
+                    input.extend_from_slice(piece);
+                }
+                assert_eq!(head.target(), b"/1");
+                assert_eq!(head.raw(), &wire[..wire.len() - rest.len()]);
+                let fields: Vec<_> = head
+                    .headers()
+                    .iter()
+                    .map(|f| (f.name(), f.value()))
+                    .collect();
+                assert_eq!(fields, [(&b"Host"[..], &b"x"[..]), (b"A", b"b")]);
+                assert_eq!(&input[..], rest, "{} behind, step {step}", rest.len());
+                assert_eq!(head.share(head.target()), "/1");
+            }
+        }
     }
 
     #[test]
