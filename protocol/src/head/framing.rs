@@ -52,9 +52,22 @@ impl FieldFacts {
     }
 
     /// Takes one field into account.
+    ///
+    /// Inlined into the loop over a head's fields: most fields are none of the five names,
+    /// and the name's length and first letter (folded to lower case) rule them out in two
+    /// compares. A browser's `Accept`, `Cookie`, `User-Agent`, `Sec-Fetch-*` and
+    /// `If-Modified-Since` share a length with one of the five, so length alone would not.
     #[inline]
     pub(crate) fn note(&mut self, name: &[u8], value: &[u8]) {
-        // The length rules out almost every field before any byte is compared.
+        let key = (name.len(), name.first().map_or(0, |&b| b | 0x20));
+        if matches!(key, (4, b'h') | (6, b'e') | (10 | 14, b'c') | (17, b't')) {
+            self.note_candidate(name, value);
+        }
+    }
+
+    /// [`note`](Self::note) for a field that may be one of the five names.
+    #[inline(never)]
+    fn note_candidate(&mut self, name: &[u8], value: &[u8]) {
         match name.len() {
             4 if HOST.matches(name) => {
                 self.hosts += 1;

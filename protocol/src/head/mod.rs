@@ -269,7 +269,10 @@ impl HeadReader {
             || input[target.end] != b' '
             || &input[version.start..version.end - 1] != b"HTTP/1."
             || end_of_line > limits.max_request_line
-            || !request_line::valid_strict(&input[method.clone()], &input[target.clone()])
+            // httparse took the method as a token and the target free of whitespace and
+            // control bytes, exactly the strict rules (pinned by a test below), so only the
+            // target's form is left to check here.
+            || !request_line::valid_target_form(&input[method.clone()], &input[target.clone()])
             || len > MAX_HEAD_BYTES
         {
             return None;
@@ -285,24 +288,29 @@ impl HeadReader {
         };
         // Limits count from the start of the header block, as the scan counts them.
         let block = end_of_line;
+        // No line of a block shorter than both limits can cross either: the per-line checks
+        // are for large heads only.
+        let check_lines = len - block > limits.max_header_line.min(limits.max_head);
         let mut table = TableWriter::new();
         let mut facts = FieldFacts::default();
         let mut start = block;
         for (i, field) in fields.iter().enumerate() {
             table.push(header_block::field_span(input, field));
             facts.note(field.name.as_bytes(), field.value);
-            let lf = match fields.get(i + 1) {
-                Some(next) => range_of(input, next.name.as_bytes()).start - 1,
-                None => blank - 1,
-            };
-            if crossed_limit(start - block, lf - start, lf - block, limits).is_some() {
-                return None;
+            if check_lines {
+                let lf = match fields.get(i + 1) {
+                    Some(next) => range_of(input, next.name.as_bytes()).start - 1,
+                    None => blank - 1,
+                };
+                if crossed_limit(start - block, lf - start, lf - block, limits).is_some() {
+                    return None;
+                }
+                start = lf + 1;
             }
-            start = lf + 1;
         }
         // The blank line that ends the block counts toward the block's size.
         let lf = len - 1;
-        if crossed_limit(start - block, lf - start, lf - block, limits).is_some() {
+        if check_lines && crossed_limit(start - block, lf - start, lf - block, limits).is_some() {
             return None;
         }
         let line = PendingLine {
@@ -649,6 +657,28 @@ mod tests {
         ] {
             for step in [1, wire.len()] {
                 assert!(read(wire.as_bytes(), step, &config).is_ok(), "{wire:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn httparse_holds_method_and_target_to_the_strict_rules() {
+        // The one-pass parse leaves the method's token rule and the target's ban on
+        // whitespace and control bytes to httparse: whatever it accepts must pass them.
+        for b in 0..=255u8 {
+            let wire = [&b"G"[..], &[b], b"T /a HTTP/1.1\r\n\r\n"].concat();
+            let mut fields = [httparse::EMPTY_HEADER; 4];
+            let mut request = httparse::Request::new(&mut fields);
+            if let Ok(httparse::Status::Complete(_)) = request.parse(&wire) {
+                let method = request.method.unwrap().as_bytes();
+                assert!(method.iter().all(|&c| is_tchar(c)), "method byte {b:#x}");
+            }
+            let wire = [&b"GET /a"[..], &[b], b"b HTTP/1.1\r\n\r\n"].concat();
+            let mut fields = [httparse::EMPTY_HEADER; 4];
+            let mut request = httparse::Request::new(&mut fields);
+            if let Ok(httparse::Status::Complete(_)) = request.parse(&wire) {
+                let target = request.path.unwrap().as_bytes();
+                assert!(!has_control(target, 0x21), "target byte {b:#x}");
             }
         }
     }

@@ -202,7 +202,7 @@ pub(crate) fn valid_strict(method: &[u8], target: &[u8]) -> bool {
 /// Anything else is refused rather than guessed at: taking `GET HTTP/1.1` (no target) as an
 /// HTTP/0.9 request for the target `HTTP/1.1`, or `a.txt` as a path, is a reading another
 /// parser on the way does not share. The common case costs one byte compare.
-fn valid_target_form(method: &[u8], target: &[u8]) -> bool {
+pub(crate) fn valid_target_form(method: &[u8], target: &[u8]) -> bool {
     let connect = method == b"CONNECT";
     match target.first() {
         Some(b'/') => !connect,
