@@ -27,6 +27,7 @@
 
 use bytes::{Bytes, BytesMut};
 
+use crate::head::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use crate::span::Span;
 
 /// A received field: where its name and value sit in the list's source bytes.
@@ -118,6 +119,71 @@ impl TableWriter {
     }
 }
 
+/// What sending a list as part of a response head needs to know about its fields, kept up
+/// to date as fields are appended and removed, so that a head built once and sent many
+/// times is checked once, when it is built, rather than on every send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Summary {
+    /// Some field is not `token ":" field-text` (see [`is_field_line`]).
+    pub(crate) malformed: bool,
+    /// Some field is named `Connection`.
+    pub(crate) connection: bool,
+    /// Some field is named `Content-Length`.
+    pub(crate) content_length: bool,
+    /// Some field is named `Transfer-Encoding`.
+    pub(crate) transfer_encoding: bool,
+    /// Bytes the fields take as `name: value CRLF` lines.
+    pub(crate) wire_len: usize,
+}
+
+impl Summary {
+    /// No field.
+    const EMPTY: Self = Self {
+        malformed: false,
+        connection: false,
+        content_length: false,
+        transfer_encoding: false,
+        wire_len: 0,
+    };
+
+    /// What to assume of fields that were not looked at: anything.
+    const UNKNOWN: Self = Self {
+        malformed: true,
+        connection: true,
+        content_length: true,
+        transfer_encoding: true,
+        wire_len: 0,
+    };
+
+    fn note(&mut self, name: &[u8], value: &[u8]) {
+        self.malformed |= !is_field_line(name, value);
+        match name.len() {
+            10 => self.connection |= CONNECTION.matches(name),
+            14 => self.content_length |= CONTENT_LENGTH.matches(name),
+            17 => self.transfer_encoding |= TRANSFER_ENCODING.matches(name),
+            _ => {}
+        }
+        self.wire_len += name.len() + value.len() + 4;
+    }
+}
+
+/// Whether `name: value` can be sent as it is: the name is an RFC 9110 token and the value is
+/// `field-text` (HTAB, SP, VCHAR, obs-text). CR and LF would split the response; the other
+/// control bytes make clients (httparse, browsers) reject the whole head.
+pub(crate) fn is_field_line(name: &[u8], value: &[u8]) -> bool {
+    crate::head::is_token(name) && is_field_text(value)
+}
+
+/// RFC 9112 `reason-phrase` and RFC 9110 `field-value` bytes: HTAB, SP, VCHAR, obs-text.
+/// The word-at-a-time scan settles the common case (no control byte at all); only text with
+/// one (a tab) is looked at byte by byte.
+pub(crate) fn is_field_text(bytes: &[u8]) -> bool {
+    !crate::head::has_control(bytes, 0x20)
+        || bytes
+            .iter()
+            .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+}
+
 /// One header field, as it was received or as it will be sent, borrowed from its [`Headers`].
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct HeaderField<'a> {
@@ -161,7 +227,7 @@ impl std::fmt::Debug for HeaderField<'_> {
 /// assert_eq!(headers.get_all("X-TAG").count(), 2);
 /// assert_eq!(headers.iter().next().unwrap().name(), b"Content-type");
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Headers {
     /// A received head's bytes, then the table of its received fields (see the
     /// [module documentation](self)); empty for a list that was only appended to.
@@ -171,6 +237,8 @@ pub struct Headers {
     table: usize,
     /// Fields added with [`Headers::append`], in order.
     appended: Vec<(Bytes, Bytes)>,
+    /// The summary of `appended`.
+    summary: Summary,
 }
 
 impl Headers {
@@ -180,6 +248,7 @@ impl Headers {
             source: Bytes::new(),
             table: 0,
             appended: Vec::new(),
+            summary: Summary::EMPTY,
         }
     }
 
@@ -189,6 +258,7 @@ impl Headers {
             source: Bytes::new(),
             table: 0,
             appended: Vec::with_capacity(n),
+            summary: Summary::EMPTY,
         }
     }
 
@@ -237,7 +307,20 @@ impl Headers {
 
     /// Appends a field after every existing one (duplicates are kept, as on the wire).
     pub fn append(&mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) {
-        self.appended.push((name.into(), value.into()));
+        let (name, value) = (name.into(), value.into());
+        self.summary.note(&name, &value);
+        self.appended.push((name, value));
+    }
+
+    /// What a response head needs to know about the fields (see [`Summary`]): kept for the
+    /// appended ones; the received ones (a request's fields copied into a response) could be
+    /// anything.
+    pub(crate) fn summary(&self) -> Summary {
+        if self.source.len() == self.table {
+            self.summary
+        } else {
+            Summary::UNKNOWN
+        }
     }
 
     /// The value of the first field called `name` (ASCII case-insensitive).
@@ -276,7 +359,14 @@ impl Headers {
             let kept = Self::copied(head, self.received().filter(|f| !named(f)));
             self.source = kept.source;
         }
+        let appended = self.appended.len();
         self.appended.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        if self.appended.len() < appended {
+            self.summary = Summary::EMPTY;
+            for (name, value) in &self.appended {
+                self.summary.note(name, value);
+            }
+        }
         before - self.len()
     }
 
@@ -310,6 +400,7 @@ impl Headers {
     /// Removes every field, keeping the allocations.
     pub fn clear(&mut self) {
         self.appended.clear();
+        self.summary = Summary::EMPTY;
         self.source = Bytes::new();
         self.table = 0;
     }
@@ -369,6 +460,12 @@ impl DoubleEndedIterator for HeadersIter<'_> {
 
 impl ExactSizeIterator for HeadersIter<'_> {}
 
+impl Default for Headers {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Two lists are equal when they hold the same fields in the same order, however stored.
 impl PartialEq for Headers {
     fn eq(&self, other: &Self) -> bool {
@@ -409,6 +506,38 @@ mod tests {
 
     fn span(range: std::ops::Range<usize>) -> Span {
         Span::new(range)
+    }
+
+    #[test]
+    fn the_summary_follows_appends_removals_and_received_fields() {
+        let mut headers = Headers::new();
+        assert_eq!(headers.summary(), Summary::EMPTY);
+        headers.append("Content-Length", "5");
+        headers.append("X", "a\tb");
+        let summary = headers.summary();
+        assert!(summary.content_length && !summary.malformed && !summary.connection);
+        assert_eq!(summary.wire_len, b"Content-Length: 5\r\nX: a\tb\r\n".len());
+        headers.append("Bad Name", "v");
+        headers.append("connection", "close");
+        headers.append("transfer-encoding", "x\ry");
+        let summary = headers.summary();
+        assert!(summary.malformed && summary.connection && summary.transfer_encoding);
+        headers.remove("bad name");
+        assert!(headers.summary().malformed, "the CR is still there");
+        headers.remove("TRANSFER-ENCODING");
+        let summary = headers.summary();
+        assert!(!summary.malformed && !summary.transfer_encoding && summary.connection);
+        headers.clear();
+        assert_eq!(headers.summary(), Summary::EMPTY);
+        // Received fields were never looked at: anything goes.
+        let received = Headers::copied(
+            b"A: b",
+            [FieldSpan {
+                name: span(0..1),
+                value: span(3..4),
+            }],
+        );
+        assert_eq!(received.summary(), Summary::UNKNOWN);
     }
 
     #[test]

@@ -10,7 +10,9 @@ mod framing;
 mod header_block;
 mod request_line;
 
-pub(crate) use framing::{CLOSE, CONNECTION, KEEP_ALIVE, Semantics, parse_decimal};
+pub(crate) use framing::{
+    CLOSE, CONNECTION, CONTENT_LENGTH, KEEP_ALIVE, Semantics, TRANSFER_ENCODING, parse_decimal,
+};
 
 use framing::FieldFacts;
 pub use request_line::is_token;
