@@ -743,6 +743,9 @@ impl ServerConnection {
         }
     }
 
+    // Out of line: `settle` runs on every poll and advance, and finds a marker once per
+    // response; inlined, this made every call pay for a large frame.
+    #[inline(never)]
     fn on_response_complete(&mut self) {
         // An unread body known to be too large to discard ends the connection; decide that
         // before the event, which promises whether another request can follow.

@@ -78,8 +78,14 @@ impl FieldFacts {
                     .get_or_insert_with(|| CONTINUE.matches(value));
             }
             10 if CONNECTION.matches(name) => {
-                self.first_connection
-                    .get_or_insert_with(|| (CLOSE.matches(value), KEEP_ALIVE.matches(value)));
+                let whole = (CLOSE.matches(value), KEEP_ALIVE.matches(value));
+                self.first_connection.get_or_insert(whole);
+                if whole.0 || whole.1 {
+                    // The usual value is the one token: no list to split.
+                    self.close_token |= whole.0;
+                    self.keep_alive_token |= whole.1;
+                    return;
+                }
                 for token in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
                     self.close_token |= CLOSE.matches(token);
                     self.keep_alive_token |= KEEP_ALIVE.matches(token);
