@@ -132,8 +132,8 @@ pub(crate) struct Summary {
     pub(crate) content_length: bool,
     /// Some field is named `Transfer-Encoding`.
     pub(crate) transfer_encoding: bool,
-    /// Bytes the fields take as `name: value CRLF` lines.
-    pub(crate) wire_len: usize,
+    /// Bytes the fields take as `name: value CRLF` lines (saturating: a size hint).
+    pub(crate) wire_len: u32,
 }
 
 impl Summary {
@@ -163,7 +163,10 @@ impl Summary {
             17 => self.transfer_encoding |= TRANSFER_ENCODING.matches(name),
             _ => {}
         }
-        self.wire_len += name.len() + value.len() + 4;
+        let line = (name.len() + value.len() + 4)
+            .try_into()
+            .unwrap_or(u32::MAX);
+        self.wire_len = self.wire_len.saturating_add(line);
     }
 }
 
@@ -234,7 +237,7 @@ pub struct Headers {
     source: Bytes,
     /// Where the table begins in `source`: the length of the head. The received fields come
     /// before every appended field, in wire order.
-    table: usize,
+    table: u32,
     /// Fields added with [`Headers::append`], in order.
     appended: Vec<(Bytes, Bytes)>,
     /// The summary of `appended`.
@@ -268,10 +271,11 @@ impl Headers {
     pub(crate) fn set_received(&mut self, source: Bytes, head: usize) {
         debug_assert!((source.len() - head).is_multiple_of(RECORD));
         self.source = source;
-        self.table = head;
+        // Heads are held below 4 GiB (`span::MAX_HEAD_BYTES`).
+        self.table = u32::try_from(head).expect("a head below 4 GiB");
         debug_assert!(
             self.received()
-                .all(|f| { f.name.end() <= self.table && f.value.end() <= self.table })
+                .all(|f| { f.name.end() <= head && f.value.end() <= head })
         );
     }
 
@@ -290,7 +294,7 @@ impl Headers {
 
     /// The bytes of the head the received fields point into.
     pub(crate) fn head(&self) -> &[u8] {
-        &self.source[..self.table]
+        &self.source[..self.table as usize]
     }
 
     /// The head's bytes and its field table, as one shared buffer.
@@ -300,7 +304,7 @@ impl Headers {
 
     /// The received fields' spans.
     fn received(&self) -> impl Iterator<Item = FieldSpan> + '_ {
-        self.source[self.table..]
+        self.source[self.table as usize..]
             .chunks_exact(RECORD)
             .map(FieldSpan::from_record)
     }
@@ -316,7 +320,7 @@ impl Headers {
     /// appended ones; the received ones (a request's fields copied into a response) could be
     /// anything.
     pub(crate) fn summary(&self) -> Summary {
-        if self.source.len() == self.table {
+        if self.source.len() == self.table as usize {
             self.summary
         } else {
             Summary::UNKNOWN
@@ -382,19 +386,19 @@ impl Headers {
     pub fn iter(&self) -> HeadersIter<'_> {
         HeadersIter {
             source: self.head(),
-            received: self.source[self.table..].chunks_exact(RECORD),
+            received: self.source[self.table as usize..].chunks_exact(RECORD),
             appended: self.appended.iter(),
         }
     }
 
     /// Number of fields (duplicates counted).
     pub fn len(&self) -> usize {
-        (self.source.len() - self.table) / RECORD + self.appended.len()
+        (self.source.len() - self.table as usize) / RECORD + self.appended.len()
     }
 
     /// Whether there are no fields.
     pub fn is_empty(&self) -> bool {
-        self.source.len() == self.table && self.appended.is_empty()
+        self.source.len() == self.table as usize && self.appended.is_empty()
     }
 
     /// Removes every field, keeping the allocations.
@@ -516,7 +520,10 @@ mod tests {
         headers.append("X", "a\tb");
         let summary = headers.summary();
         assert!(summary.content_length && !summary.malformed && !summary.connection);
-        assert_eq!(summary.wire_len, b"Content-Length: 5\r\nX: a\tb\r\n".len());
+        assert_eq!(
+            summary.wire_len as usize,
+            b"Content-Length: 5\r\nX: a\tb\r\n".len()
+        );
         headers.append("Bad Name", "v");
         headers.append("connection", "close");
         headers.append("transfer-encoding", "x\ry");

@@ -174,7 +174,7 @@ pub(crate) fn head(
     let buf = out.scratch();
     // Room for all of it at once: the pieces below are then plain copies.
     let reason_len = head.reason.as_ref().map_or(32, Bytes::len);
-    buf.reserve(version.len() + 7 + reason_len + head.headers.summary().wire_len + 64);
+    buf.reserve(version.len() + 7 + reason_len + head.headers.summary().wire_len as usize + 64);
     buf.put_slice(version);
     // Three digits: `validate` holds the status to 100..=999.
     let status = head.status;

@@ -396,7 +396,8 @@ impl HeadReader {
                     method: Span::new(line.parts.method.clone()),
                     target: Span::new(line.parts.target.clone()),
                     version: Span::new(line.parts.version_raw.clone()),
-                    line: Span::new(0..line.end),
+                    // Within the head, which is held below 4 GiB.
+                    line_end: line.end as u32,
                 };
                 Ok(RequestHead::new(headers, spans, version, semantics))
             }
