@@ -271,7 +271,7 @@ impl ServerConnection {
         let (encoder, added) = match body {
             ResponseBody::None => (BodyEncoder::Refuse, AddedField::None),
             ResponseBody::Length(n) => {
-                let declared = head.headers.get("content-length");
+                let declared = encode::content_length(&head.headers);
                 if declared.is_some_and(|v| head::parse_decimal(v.trim_ascii()) != Some(n)) {
                     return Err(UsageError::ContentLengthMismatch);
                 }
@@ -302,7 +302,7 @@ impl ServerConnection {
                 if !exchange.peer_11 || exchange.headless {
                     return Err(UsageError::ChunkedNotSupported);
                 }
-                let added = if head.headers.contains("transfer-encoding") || bodiless_status {
+                let added = if encode::has_transfer_encoding(&head.headers) || bodiless_status {
                     AddedField::None
                 } else {
                     AddedField::Chunked
@@ -788,6 +788,9 @@ impl ServerConnection {
         }
     }
 
+    // Out of line: `settle` runs on every poll and advance, and finds a marker once per
+    // response; inlined, this made every call pay for a large frame.
+    #[inline(never)]
     fn on_response_complete(&mut self) {
         // An unread body known to be too large to discard ends the connection; decide that
         // before the event, which promises whether another request can follow.
@@ -862,6 +865,9 @@ impl ServerConnection {
 /// runs for every response).
 fn connection_tokens(headers: &Headers) -> (bool, bool) {
     let (mut close, mut keep) = (false, false);
+    if !headers.summary().connection {
+        return (close, keep);
+    }
     for field in headers {
         if CONNECTION.matches(field.name()) {
             for token in field.value().split(|&b| b == b',').map(<[u8]>::trim_ascii) {

@@ -63,16 +63,25 @@ pub(crate) struct LineSpans {
     pub(crate) target: Span,
     /// Empty for HTTP/0.9.
     pub(crate) version: Span,
-    /// The request line without its line ending.
-    pub(crate) line: Span,
+    /// Where the request line ends without its line ending (it starts the head).
+    pub(crate) line_end: u32,
+}
+
+/// [`RequestFraming`] without its length, which [`RequestHead`] keeps beside it: one byte
+/// instead of sixteen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FramingKind {
+    None,
+    Length,
+    Chunked,
 }
 
 /// A parsed request head: the bytes it arrived in, and where each part sits in them.
 ///
-/// Nothing is copied out of the receive buffer: the head holds one shared reference to its
-/// bytes, and the accessors slice them. [`raw`](Self::raw) gives the bytes themselves, for
-/// keeping a part without a copy (`head.raw().slice_ref(head.target())`) or for showing a
-/// learner exactly what arrived.
+/// Nothing is copied out of the receive buffer and nothing is allocated: the head holds one
+/// shared reference to its bytes (followed in the same memory by the offsets of its fields),
+/// and the accessors slice them. [`raw`](Self::raw) gives the bytes themselves, for showing
+/// a learner exactly what arrived; [`share`](Self::share) keeps a part without a copy.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -88,16 +97,26 @@ pub(crate) struct LineSpans {
 /// assert_eq!(head.version(), Version::HTTP_11);
 /// assert_eq!(head.headers().get("host"), Some(&b"example"[..]));
 /// assert_eq!(head.request_line(), b"GET /docs/?q=1 HTTP/1.1");
-/// let target = head.raw().slice_ref(head.target()); // a `Bytes`, no copy
+/// let target = head.share(head.target()); // a `Bytes`, no copy
 /// assert_eq!(target, "/docs/?q=1");
 /// ```
 #[derive(Clone)]
 pub struct RequestHead {
+    // The fields are laid out to keep a head (and so an `Event`) at 128 bytes: events are
+    // moved through the event queue several times per request, and a move of up to 128
+    // bytes is a few vector loads and stores where a larger one is a call to `memcpy`.
+    // Hence the version and the framing kept in parts (`version()` and `framing()` put
+    // them together), and 32-bit offsets.
     /// The fields; their source is the whole head as received.
     headers: Headers,
     line: LineSpans,
-    version: Version,
-    framing: RequestFraming,
+    /// `Version::Http { major, minor }`, unless `http09`.
+    major: u64,
+    minor: u64,
+    http09: bool,
+    /// The body's length, when `framing` is `FramingKind::Length`.
+    length: u64,
+    framing: FramingKind,
     expects_continue: bool,
     keep_alive: bool,
 }
@@ -110,12 +129,24 @@ impl RequestHead {
         version: Version,
         semantics: Semantics,
     ) -> Self {
-        debug_assert!(line.line.end() <= headers.source().len());
+        debug_assert!(line.line_end as usize <= headers.head().len());
+        let (major, minor, http09) = match version {
+            Version::Http09 => (0, 0, true),
+            Version::Http { major, minor } => (major, minor, false),
+        };
+        let (framing, length) = match semantics.framing {
+            RequestFraming::None => (FramingKind::None, 0),
+            RequestFraming::Length(n) => (FramingKind::Length, n),
+            RequestFraming::Chunked => (FramingKind::Chunked, 0),
+        };
         Self {
             headers,
             line,
-            version,
-            framing: semantics.framing,
+            major,
+            minor,
+            http09,
+            length,
+            framing,
             expects_continue: semantics.expects_continue,
             keep_alive: semantics.keep_alive,
         }
@@ -133,7 +164,14 @@ impl RequestHead {
 
     /// The parsed version.
     pub fn version(&self) -> Version {
-        self.version
+        if self.http09 {
+            Version::Http09
+        } else {
+            Version::Http {
+                major: self.major,
+                minor: self.minor,
+            }
+        }
     }
 
     /// The version token as sent (`HTTP/01.00`), empty for HTTP/0.9.
@@ -143,7 +181,7 @@ impl RequestHead {
 
     /// The request line without its line ending, as CPython logs it.
     pub fn request_line(&self) -> &[u8] {
-        self.line.line.of(self.raw())
+        &self.raw()[..self.line.line_end as usize]
     }
 
     /// Header fields in wire order.
@@ -153,7 +191,11 @@ impl RequestHead {
 
     /// How the body is framed.
     pub fn framing(&self) -> RequestFraming {
-        self.framing
+        match self.framing {
+            FramingKind::None => RequestFraming::None,
+            FramingKind::Length => RequestFraming::Length(self.length),
+            FramingKind::Chunked => RequestFraming::Chunked,
+        }
     }
 
     /// The client asked for `100 Continue` under CPython's rules (HTTP/1.1 on both sides).
@@ -176,8 +218,27 @@ impl RequestHead {
     /// header lines and the blank line that ends them (leading empty lines skipped; in
     /// compat mode a head the peer ended by closing stops where its bytes stopped). Every
     /// accessor is a slice of these bytes.
-    pub fn raw(&self) -> &Bytes {
-        self.headers.source()
+    pub fn raw(&self) -> &[u8] {
+        self.headers.head()
+    }
+
+    /// `part` of the head (a slice of [`raw`](Self::raw), such as [`target`](Self::target)
+    /// or a header value) as `Bytes` that share the head's memory: kept without a copy, for
+    /// as long as needed.
+    ///
+    /// # Panics
+    /// If `part` is not empty and not a slice of [`raw`](Self::raw).
+    pub fn share(&self, part: &[u8]) -> Bytes {
+        if part.is_empty() {
+            return Bytes::new();
+        }
+        let head = self.headers.head();
+        let start = part.as_ptr().addr().wrapping_sub(head.as_ptr().addr());
+        assert!(
+            start <= head.len() && part.len() <= head.len() - start,
+            "share: not a part of this head"
+        );
+        self.headers.source().slice(start..start + part.len())
     }
 }
 
@@ -190,9 +251,9 @@ impl PartialEq for RequestHead {
             && self.method() == other.method()
             && self.target() == other.target()
             && self.version_raw() == other.version_raw()
-            && self.version == other.version
+            && self.version() == other.version()
             && self.headers == other.headers
-            && self.framing == other.framing
+            && self.framing() == other.framing()
             && self.expects_continue == other.expects_continue
             && self.keep_alive == other.keep_alive
     }
@@ -206,10 +267,10 @@ impl std::fmt::Debug for RequestHead {
         f.debug_struct("RequestHead")
             .field("method", &text(self.method()))
             .field("target", &text(self.target()))
-            .field("version", &self.version)
+            .field("version", &self.version())
             .field("version_raw", &text(self.version_raw()))
             .field("headers", &self.headers)
-            .field("framing", &self.framing)
+            .field("framing", &self.framing())
             .field("expects_continue", &self.expects_continue)
             .field("keep_alive", &self.keep_alive)
             .finish_non_exhaustive()

@@ -38,6 +38,22 @@ impl Span {
         self.end as usize
     }
 
+    /// The span as eight bytes (start, then end, little-endian), for tables kept as bytes.
+    #[inline]
+    pub(crate) fn to_le_bytes(self) -> [u8; 8] {
+        (u64::from(self.start) | u64::from(self.end) << 32).to_le_bytes()
+    }
+
+    /// The span [`to_le_bytes`](Self::to_le_bytes) wrote.
+    #[inline]
+    pub(crate) fn from_le_bytes(bytes: [u8; 8]) -> Self {
+        let both = u64::from_le_bytes(bytes);
+        Self {
+            start: both as u32,
+            end: (both >> 32) as u32,
+        }
+    }
+
     /// The bytes of `source` this span covers.
     pub(crate) fn of(self, source: &[u8]) -> &[u8] {
         &source[self.start as usize..self.end as usize]

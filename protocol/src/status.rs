@@ -241,6 +241,69 @@ const TABLE: &[(u16, &str, &str)] = &[
     ),
 ];
 
+/// What follows the version in the status line of each code from 100 to 999: SP, the three
+/// digits, SP, the standard reason phrase (nothing for an unregistered code) and CRLF, built
+/// at compile time so a response head starts with two copies instead of a table search and
+/// five pieces. The tail of `code` is `TAILS.0[TAILS.1[i]..TAILS.1[i + 1]]`, `i = code - 100`.
+const TAILS: ([u8; TAILS_LEN], [u16; 901]) = {
+    let mut bytes = [0u8; TAILS_LEN];
+    let mut starts = [0u16; 901];
+    let (mut at, mut row) = (0, 0);
+    let mut code = 100;
+    while code < 1000 {
+        starts[code - 100] = at as u16;
+        let digits = [
+            b' ',
+            b'0' + (code / 100) as u8,
+            b'0' + (code / 10 % 10) as u8,
+            b'0' + (code % 10) as u8,
+            b' ',
+        ];
+        let mut i = 0;
+        while i < digits.len() {
+            bytes[at] = digits[i];
+            at += 1;
+            i += 1;
+        }
+        if row < TABLE.len() && TABLE[row].0 as usize == code {
+            let reason = TABLE[row].1.as_bytes();
+            let mut i = 0;
+            while i < reason.len() {
+                bytes[at] = reason[i];
+                at += 1;
+                i += 1;
+            }
+            row += 1;
+        }
+        bytes[at] = b'\r';
+        bytes[at + 1] = b'\n';
+        at += 2;
+        code += 1;
+    }
+    starts[900] = at as u16;
+    assert!(at == TAILS_LEN && row == TABLE.len());
+    (bytes, starts)
+};
+
+/// The bytes of [`TAILS`]: seven a code, and the reason phrases.
+const TAILS_LEN: usize = {
+    let mut len = 900 * 7;
+    let mut row = 0;
+    while row < TABLE.len() {
+        len += TABLE[row].1.len();
+        row += 1;
+    }
+    len
+};
+
+/// ` 200 OK\r\n`: what follows the version in the status line of `code` (100 to 999) with its
+/// standard reason phrase.
+pub(crate) fn status_line_tail(code: u16) -> &'static [u8] {
+    let i = usize::from(code - 100);
+    let (bytes, starts) = &TAILS;
+    &bytes[usize::from(starts[i])..usize::from(starts[i + 1])]
+}
+
 fn lookup(code: u16) -> Option<&'static (u16, &'static str, &'static str)> {
     TABLE
         .binary_search_by_key(&code, |row| row.0)
@@ -270,6 +333,18 @@ mod tests {
     #[test]
     fn table_is_sorted_for_binary_search() {
         assert!(TABLE.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn status_line_tails_are_digits_and_phrase() {
+        for code in 100..=999 {
+            let phrase = reason_phrase(code).unwrap_or("");
+            assert_eq!(
+                status_line_tail(code),
+                format!(" {code} {phrase}\r\n").as_bytes(),
+                "{code}"
+            );
+        }
     }
 
     #[test]

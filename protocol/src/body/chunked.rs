@@ -27,7 +27,7 @@
 //! in the body, the trailer section's included, must be CRLF. The size line (with
 //! extensions) and the trailer section are bounded.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::head::is_tchar;
 use crate::{Headers, RequestError};
@@ -257,12 +257,12 @@ impl ChunkedDecoder {
                 return Err(RequestError::BadChunk);
             }
             if lf - self.line_start == 1 {
-                let block = input.split_to(lf + 1).freeze();
                 self.state = State::Done;
                 if self.line_start == 0 {
+                    input.advance(lf + 1);
                     return Ok(Decoded::End(Headers::new()));
                 }
-                let fields = crate::head::parse_trailers(block, self.max_fields)?;
+                let fields = crate::head::parse_trailers(input, lf + 1, self.max_fields)?;
                 return Ok(Decoded::End(fields));
             }
             self.line_start = lf + 1;

@@ -3,8 +3,9 @@
 
 use bytes::{BufMut, Bytes};
 
+use crate::headers::{is_field_line, is_field_text};
 use crate::transmit::OutQueue;
-use crate::{ResponseHead, UsageError, status};
+use crate::{Headers, ResponseHead, UsageError, status};
 
 /// How body bytes of the response in progress are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,32 +122,36 @@ pub(crate) fn validate(head: &ResponseHead) -> Result<(), UsageError> {
         return Err(UsageError::InvalidStatus);
     }
     if let Some(reason) = &head.reason
-        && !all_field_text(reason)
+        && !is_field_text(reason)
     {
         return Err(UsageError::InvalidReason);
     }
-    for (index, field) in head.headers.iter().enumerate() {
-        let name_ok =
-            !field.name().is_empty() && field.name().iter().copied().all(crate::head::is_tchar);
-        let value_ok = all_field_text(field.value());
-        if !name_ok || !value_ok {
-            return Err(UsageError::InvalidHeader { index });
-        }
+    // The fields were checked as they were appended (see `headers::Summary`): a head built
+    // once and sent many times is not checked again. Only a bad one is looked at here, to
+    // name the field.
+    if head.headers.summary().malformed
+        && let Some(index) = head
+            .headers
+            .iter()
+            .position(|field| !is_field_line(field.name(), field.value()))
+    {
+        return Err(UsageError::InvalidHeader { index });
     }
     Ok(())
 }
 
-/// RFC 9112 `reason-phrase` and RFC 9110 `field-value` bytes: HTAB, SP, VCHAR, obs-text.
-/// CR and LF would split the response; the other control bytes make clients (httparse,
-/// browsers) reject the whole head.
-fn is_field_text(b: u8) -> bool {
-    b == b'\t' || (b >= 0x20 && b != 0x7f)
+/// The value of the head's `Content-Length` field, if it has one.
+pub(crate) fn content_length(headers: &Headers) -> Option<&[u8]> {
+    if headers.summary().content_length {
+        headers.get("content-length")
+    } else {
+        None
+    }
 }
 
-/// Whether every byte is field text. The word-at-a-time scan settles the common case (no
-/// control byte at all); only text with one (a tab) is looked at byte by byte.
-fn all_field_text(bytes: &[u8]) -> bool {
-    !crate::head::has_control(bytes, 0x20) || bytes.iter().copied().all(is_field_text)
+/// Whether the head has a `Transfer-Encoding` field.
+pub(crate) fn has_transfer_encoding(headers: &Headers) -> bool {
+    headers.summary().transfer_encoding && headers.contains("transfer-encoding")
 }
 
 /// A framing field the core adds because the application chose a body kind without writing it.
@@ -167,21 +172,26 @@ pub(crate) fn head(
     open_ended: bool,
 ) {
     let buf = out.scratch();
+    // Room for all of it at once: the pieces below are then plain copies.
+    let reason_len = head.reason.as_ref().map_or(32, Bytes::len);
+    buf.reserve(version.len() + 7 + reason_len + head.headers.summary().wire_len as usize + 64);
     buf.put_slice(version);
     // Three digits: `validate` holds the status to 100..=999.
     let status = head.status;
-    buf.put_slice(&[
-        b' ',
-        b'0' + (status / 100 % 10) as u8,
-        b'0' + (status / 10 % 10) as u8,
-        b'0' + (status % 10) as u8,
-        b' ',
-    ]);
     match &head.reason {
-        Some(reason) => buf.put_slice(reason),
-        None => buf.put_slice(status::reason_phrase(head.status).unwrap_or("").as_bytes()),
+        Some(reason) => {
+            buf.put_slice(&[
+                b' ',
+                b'0' + (status / 100 % 10) as u8,
+                b'0' + (status / 10 % 10) as u8,
+                b'0' + (status % 10) as u8,
+                b' ',
+            ]);
+            buf.put_slice(reason);
+            buf.put_slice(b"\r\n");
+        }
+        None => buf.put_slice(status::status_line_tail(status)),
     }
-    buf.put_slice(b"\r\n");
     for field in &head.headers {
         buf.put_slice(field.name());
         buf.put_slice(b": ");

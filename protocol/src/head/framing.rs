@@ -8,8 +8,8 @@ use crate::{Config, Headers, ParseMode, RequestError, RequestFraming, Version};
 const HOST: Folded<4> = Folded::new(b"host");
 const EXPECT: Folded<6> = Folded::new(b"expect");
 pub(crate) const CONNECTION: Folded<10> = Folded::new(b"connection");
-const CONTENT_LENGTH: Folded<14> = Folded::new(b"content-length");
-const TRANSFER_ENCODING: Folded<17> = Folded::new(b"transfer-encoding");
+pub(crate) const CONTENT_LENGTH: Folded<14> = Folded::new(b"content-length");
+pub(crate) const TRANSFER_ENCODING: Folded<17> = Folded::new(b"transfer-encoding");
 const CONTINUE: Folded<12> = Folded::new(b"100-continue");
 pub(crate) const CLOSE: Folded<5> = Folded::new(b"close");
 pub(crate) const KEEP_ALIVE: Folded<10> = Folded::new(b"keep-alive");
@@ -52,9 +52,22 @@ impl FieldFacts {
     }
 
     /// Takes one field into account.
+    ///
+    /// Inlined into the loop over a head's fields: most fields are none of the five names,
+    /// and the name's length and first letter (folded to lower case) rule them out in two
+    /// compares. A browser's `Accept`, `Cookie`, `User-Agent`, `Sec-Fetch-*` and
+    /// `If-Modified-Since` share a length with one of the five, so length alone would not.
     #[inline]
     pub(crate) fn note(&mut self, name: &[u8], value: &[u8]) {
-        // The length rules out almost every field before any byte is compared.
+        let key = (name.len(), name.first().map_or(0, |&b| b | 0x20));
+        if matches!(key, (4, b'h') | (6, b'e') | (10 | 14, b'c') | (17, b't')) {
+            self.note_candidate(name, value);
+        }
+    }
+
+    /// [`note`](Self::note) for a field that may be one of the five names.
+    #[inline(never)]
+    fn note_candidate(&mut self, name: &[u8], value: &[u8]) {
         match name.len() {
             4 if HOST.matches(name) => {
                 self.hosts += 1;
@@ -65,8 +78,14 @@ impl FieldFacts {
                     .get_or_insert_with(|| CONTINUE.matches(value));
             }
             10 if CONNECTION.matches(name) => {
-                self.first_connection
-                    .get_or_insert_with(|| (CLOSE.matches(value), KEEP_ALIVE.matches(value)));
+                let whole = (CLOSE.matches(value), KEEP_ALIVE.matches(value));
+                self.first_connection.get_or_insert(whole);
+                if whole.0 || whole.1 {
+                    // The usual value is the one token: no list to split.
+                    self.close_token |= whole.0;
+                    self.keep_alive_token |= whole.1;
+                    return;
+                }
                 for token in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
                     self.close_token |= CLOSE.matches(token);
                     self.keep_alive_token |= KEEP_ALIVE.matches(token);

@@ -10,13 +10,15 @@ use std::ops::Range;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::headers::FieldSpan;
+use crate::headers::{FieldSpan, TableWriter};
 use crate::span::{Span, range_of};
 use crate::{Headers, ParseMode, RequestError};
 
 /// Parses the complete header block at `head[from..]` (every line, through the terminating
-/// blank line). The fields are spans of `head`: the caller hands `head` to the list with
-/// [`Headers::set_source`] before reading it.
+/// blank line). The fields are spans of `head`, written into `table`: the caller appends the
+/// table to `head` and hands both to the list with [`Headers::set_received`] before reading
+/// it. The list returned holds only fields that could not be spans of `head` (folded
+/// compat-mode values, copied); it is usually empty.
 ///
 /// `capacity` bounds the number of fields (strict mode): more is
 /// [`RequestError::TooManyHeaders`].
@@ -25,10 +27,11 @@ pub(crate) fn parse(
     from: usize,
     mode: ParseMode,
     capacity: usize,
+    table: &mut TableWriter,
 ) -> Result<Headers, RequestError> {
     match mode {
-        ParseMode::Strict => parse_strict(head, from, capacity),
-        ParseMode::Compat => Ok(parse_compat(head, from)),
+        ParseMode::Strict => parse_strict(head, from, capacity, table).map(|()| Headers::new()),
+        ParseMode::Compat => Ok(parse_compat(head, from, table)),
     }
 }
 
@@ -36,21 +39,41 @@ pub(crate) fn parse(
 /// heads have 5 to 20 fields; the array is initialised on every parse, so it stays small.
 const STACK_FIELDS: usize = 32;
 
-/// `capacity` is how many fields the block can hold at most (the reader counted its lines),
-/// so httparse's field array is no larger than the head needs.
-fn parse_strict(head: &[u8], from: usize, capacity: usize) -> Result<Headers, RequestError> {
+/// `capacity` is how many fields the block can hold at most (the reader counted the lines of
+/// a head; for trailers it is the limit), so httparse's field array is no larger than needed.
+/// A block with more fields than fit on the stack is parsed again with room for `capacity`
+/// on the heap: the verdict is the one a single parse with that room gives.
+fn parse_strict(
+    head: &[u8],
+    from: usize,
+    capacity: usize,
+    table: &mut TableWriter,
+) -> Result<(), RequestError> {
     let mut on_stack = [httparse::EMPTY_HEADER; STACK_FIELDS];
-    let mut on_heap;
-    let storage: &mut [httparse::Header<'_>] = if capacity <= STACK_FIELDS {
-        &mut on_stack[..capacity]
-    } else {
-        on_heap = vec![httparse::EMPTY_HEADER; capacity];
-        &mut on_heap
-    };
-    match httparse::parse_headers(&head[from..], storage) {
-        Ok(httparse::Status::Complete((_, fields))) => Ok(Headers::from_spans(
-            fields.iter().map(|f| field_span(head, f)).collect(),
-        )),
+    let on_stack = &mut on_stack[..capacity.min(STACK_FIELDS)];
+    match httparse::parse_headers(&head[from..], on_stack) {
+        Err(httparse::Error::TooManyHeaders) if capacity > STACK_FIELDS => {
+            let mut on_heap = vec![httparse::EMPTY_HEADER; capacity];
+            let parsed = httparse::parse_headers(&head[from..], &mut on_heap);
+            take_fields(head, parsed, table)
+        }
+        parsed => take_fields(head, parsed, table),
+    }
+}
+
+/// Writes the fields of a complete block into `table`, or maps httparse's error.
+fn take_fields(
+    head: &[u8],
+    parsed: httparse::Result<(usize, &[httparse::Header<'_>])>,
+    table: &mut TableWriter,
+) -> Result<(), RequestError> {
+    match parsed {
+        Ok(httparse::Status::Complete((_, fields))) => {
+            for field in fields {
+                table.push(field_span(head, field));
+            }
+            Ok(())
+        }
         Err(httparse::Error::TooManyHeaders) => Err(RequestError::TooManyHeaders),
         Ok(httparse::Status::Partial) | Err(_) => Err(RequestError::InvalidHeader),
     }
@@ -80,7 +103,7 @@ enum Value {
     Rebuilt(BytesMut),
 }
 
-fn parse_compat(head: &[u8], from: usize) -> Headers {
+fn parse_compat(head: &[u8], from: usize, table: &mut TableWriter) -> Headers {
     let mut fields: Vec<(Range<usize>, Value)> = Vec::new();
     let mut previous_ending: &[u8] = b"";
     for (line, ending) in compat_lines(&head[from..]) {
@@ -119,22 +142,23 @@ fn parse_compat(head: &[u8], from: usize) -> Headers {
             Value::Received(line_span.start + name_len + 1 + skip..line_span.end),
         ));
     }
-    let spans: Option<Vec<FieldSpan>> = fields
+    if fields
         .iter()
-        .map(|(name, value)| match value {
-            Value::Received(value) => Some(FieldSpan {
-                name: Span::new(name.clone()),
-                value: Span::new(value.clone()),
-            }),
-            Value::Rebuilt(_) => None,
-        })
-        .collect();
-    if let Some(spans) = spans {
-        return Headers::from_spans(spans);
+        .all(|(_, value)| matches!(value, Value::Received(_)))
+    {
+        for (name, value) in &fields {
+            if let Value::Received(value) = value {
+                table.push(FieldSpan {
+                    name: Span::new(name.clone()),
+                    value: Span::new(value.clone()),
+                });
+            }
+        }
+        return Headers::new();
     }
     // Folded values are rare (compat mode only): the whole list is then kept as copies,
     // which keeps the received fields ahead of any the application appends.
-    let mut headers = Headers::from_spans(Vec::new());
+    let mut headers = Headers::new();
     for (name, value) in fields {
         let value = match value {
             Value::Received(range) => Bytes::copy_from_slice(&head[range]),
@@ -178,8 +202,15 @@ mod tests {
         mode: ParseMode,
         capacity: usize,
     ) -> Result<Headers, RequestError> {
-        let mut headers = super::parse(block, 0, mode, capacity)?;
-        headers.set_source(Bytes::from_static(block));
+        let mut table = TableWriter::new();
+        let copied = super::parse(block, 0, mode, capacity, &mut table)?;
+        if !copied.is_empty() {
+            return Ok(copied);
+        }
+        let mut source = BytesMut::from(block);
+        source.extend_from_slice(table.bytes());
+        let mut headers = Headers::new();
+        headers.set_received(source.freeze(), block.len());
         Ok(headers)
     }
 

@@ -10,7 +10,9 @@ mod framing;
 mod header_block;
 mod request_line;
 
-pub(crate) use framing::{CLOSE, CONNECTION, KEEP_ALIVE, Semantics, parse_decimal};
+pub(crate) use framing::{
+    CLOSE, CONNECTION, CONTENT_LENGTH, KEEP_ALIVE, Semantics, TRANSFER_ENCODING, parse_decimal,
+};
 
 use framing::FieldFacts;
 pub use request_line::is_token;
@@ -20,6 +22,7 @@ use std::mem::MaybeUninit;
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use crate::headers::TableWriter;
 use crate::message::LineSpans;
 use crate::span::{MAX_HEAD_BYTES, Span, range_of};
 use crate::{Config, Headers, ParseMode, RequestError, RequestHead, Version};
@@ -268,12 +271,15 @@ impl HeadReader {
             || input[target.end] != b' '
             || &input[version.start..version.end - 1] != b"HTTP/1."
             || end_of_line > limits.max_request_line
-            || !request_line::valid_strict(&input[method.clone()], &input[target.clone()])
+            // httparse took the method as a token and the target free of whitespace and
+            // control bytes, exactly the strict rules (pinned by a test below), so only the
+            // target's form is left to check here.
+            || !request_line::valid_target_form(&input[method.clone()], &input[target.clone()])
             || len > MAX_HEAD_BYTES
         {
             return None;
         }
-        let fields = request.headers;
+        let fields = &*request.headers;
         // Each field line ends at the LF before the next name; the last one before the blank
         // line that ends the block. That line is `\r\n` exactly when the head ends so: the
         // byte before it is the LF of the line before (httparse allows no bare CR).
@@ -284,25 +290,29 @@ impl HeadReader {
         };
         // Limits count from the start of the header block, as the scan counts them.
         let block = end_of_line;
-        let mut spans = Vec::with_capacity(fields.len());
+        // No line of a block shorter than both limits can cross either: the per-line checks
+        // are for large heads only.
+        let check_lines = len - block > limits.max_header_line.min(limits.max_head);
+        let mut table = TableWriter::new();
         let mut facts = FieldFacts::default();
         let mut start = block;
         for (i, field) in fields.iter().enumerate() {
-            let span = header_block::field_span(input, field);
+            table.push(header_block::field_span(input, field));
             facts.note(field.name.as_bytes(), field.value);
-            let lf = match fields.get(i + 1) {
-                Some(next) => range_of(input, next.name.as_bytes()).start - 1,
-                None => blank - 1,
-            };
-            if crossed_limit(start - block, lf - start, lf - block, limits).is_some() {
-                return None;
+            if check_lines {
+                let lf = match fields.get(i + 1) {
+                    Some(next) => range_of(input, next.name.as_bytes()).start - 1,
+                    None => blank - 1,
+                };
+                if crossed_limit(start - block, lf - start, lf - block, limits).is_some() {
+                    return None;
+                }
+                start = lf + 1;
             }
-            spans.push(span);
-            start = lf + 1;
         }
         // The blank line that ends the block counts toward the block's size.
         let lf = len - 1;
-        if crossed_limit(start - block, lf - start, lf - block, limits).is_some() {
+        if check_lines && crossed_limit(start - block, lf - start, lf - block, limits).is_some() {
             return None;
         }
         let line = PendingLine {
@@ -318,8 +328,8 @@ impl HeadReader {
             end: version.end,
             block,
         };
-        let mut headers = Headers::from_spans(spans);
-        headers.set_source(input.split_to(len).freeze());
+        let mut headers = Headers::new();
+        headers.set_received(seal(input, len, table.bytes()), len);
         Some(self.assemble(&line, headers, &facts, config))
     }
 
@@ -342,19 +352,26 @@ impl HeadReader {
             self.last_line = Some(Bytes::copy_from_slice(&input[..line.end]));
             return Err(RequestError::HeadTooLarge);
         }
-        let head = input.split_to(len).freeze();
+        let mut table = TableWriter::new();
         let headers = if line.block == len {
             Ok(Headers::new())
         } else {
-            header_block::parse(&head, line.block, config.parse_mode, capacity)
+            header_block::parse(
+                &input[..len],
+                line.block,
+                config.parse_mode,
+                capacity,
+                &mut table,
+            )
         };
         match headers {
             Ok(mut headers) => {
-                headers.set_source(head);
+                headers.set_received(seal(input, len, table.bytes()), len);
                 let facts = FieldFacts::of(&headers);
                 self.assemble(&line, headers, &facts, config)
             }
             Err(e) => {
+                let head = input.split_to(len).freeze();
                 self.last_line = Some(head.slice(..line.end));
                 Err(e)
             }
@@ -379,7 +396,8 @@ impl HeadReader {
                     method: Span::new(line.parts.method.clone()),
                     target: Span::new(line.parts.target.clone()),
                     version: Span::new(line.parts.version_raw.clone()),
-                    line: Span::new(0..line.end),
+                    // Within the head, which is held below 4 GiB.
+                    line_end: line.end as u32,
                 };
                 Ok(RequestHead::new(headers, spans, version, semantics))
             }
@@ -416,6 +434,43 @@ fn crossed_limit(
         (None, Some(_)) => Some(RequestError::HeadTooLarge),
         (None, None) => None,
     }
+}
+
+/// Pipelined bytes behind a head that [`seal`] moves to make room for the head's field table;
+/// behind more, the head is copied out instead. Moving costs a copy of what follows the head
+/// for every head, so without a bound a read full of small pipelined requests would be
+/// copied over and over (quadratic work); with it, a head costs at most this much copying.
+const MOVE_LIMIT: usize = 4 * 1024;
+
+/// Cuts the head, the first `len` bytes of `input`, out of the buffer with its field table
+/// `table` right behind it, in one `Bytes` (see `headers`, the field table).
+///
+/// The head usually ends the buffer (a client sends its next request after the response),
+/// and the table is then appended in place, in room the buffer usually has: no allocation.
+/// Bytes that arrived behind the head (a body, pipelined requests) are moved up by the
+/// table's size, up to [`MOVE_LIMIT`] of them; behind more, the head and its table are
+/// copied into a buffer of their own.
+fn seal(input: &mut BytesMut, len: usize, table: &[u8]) -> Bytes {
+    let rest = input.len() - len;
+    if rest > 0 && !table.is_empty() {
+        if rest > MOVE_LIMIT {
+            let mut own = BytesMut::with_capacity(len + table.len());
+            own.extend_from_slice(&input[..len]);
+            own.extend_from_slice(table);
+            input.advance(len);
+            return own.freeze();
+        }
+        // Grow by the table's size, move what follows the head to the end, and write the
+        // table where it was.
+        input.extend_from_slice(table);
+        input.copy_within(len..len + rest, len + table.len());
+    }
+    if rest == 0 {
+        input.extend_from_slice(table);
+    } else {
+        input[len..len + table.len()].copy_from_slice(table);
+    }
+    input.split_to(len + table.len()).freeze()
 }
 
 fn find_lf(input: &[u8], from: usize) -> Option<usize> {
@@ -461,16 +516,35 @@ fn line_end(raw: &[u8], mode: ParseMode) -> usize {
     end
 }
 
-/// Parses a chunked body's trailer section (through its blank line) with the strict rules.
-pub(crate) fn parse_trailers(block: Bytes, max_fields: usize) -> Result<Headers, RequestError> {
-    // Fields are addressed with 32-bit spans, whatever `max_trailer_bytes` allows.
-    if block.len() > MAX_HEAD_BYTES {
-        return Err(RequestError::ChunkTooLarge);
+/// Parses a chunked body's trailer section (through its blank line), the first `len` bytes
+/// of `input`, with the strict rules, and takes it out of the buffer with its field table,
+/// as a head is.
+pub(crate) fn parse_trailers(
+    input: &mut BytesMut,
+    len: usize,
+    max_fields: usize,
+) -> Result<Headers, RequestError> {
+    let parsed = if len > MAX_HEAD_BYTES {
+        // Fields are addressed with 32-bit spans, whatever `max_trailer_bytes` allows.
+        Err(RequestError::ChunkTooLarge)
+    } else {
+        let mut table = TableWriter::new();
+        header_block::parse(&input[..len], 0, ParseMode::Strict, max_fields, &mut table)
+            .map(|_| table)
+    };
+    match parsed {
+        Ok(table) => {
+            let mut headers = Headers::new();
+            headers.set_received(seal(input, len, table.bytes()), len);
+            Ok(headers)
+        }
+        Err(e) => {
+            input.advance(len);
+            Err(e)
+        }
     }
-    let mut headers = header_block::parse(&block, 0, ParseMode::Strict, max_fields)?;
-    headers.set_source(block);
-    Ok(headers)
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -591,6 +665,28 @@ mod tests {
     }
 
     #[test]
+    fn httparse_holds_method_and_target_to_the_strict_rules() {
+        // The one-pass parse leaves the method's token rule and the target's ban on
+        // whitespace and control bytes to httparse: whatever it accepts must pass them.
+        for b in 0..=255u8 {
+            let wire = [&b"G"[..], &[b], b"T /a HTTP/1.1\r\n\r\n"].concat();
+            let mut fields = [httparse::EMPTY_HEADER; 4];
+            let mut request = httparse::Request::new(&mut fields);
+            if let Ok(httparse::Status::Complete(_)) = request.parse(&wire) {
+                let method = request.method.unwrap().as_bytes();
+                assert!(method.iter().all(|&c| is_tchar(c)), "method byte {b:#x}");
+            }
+            let wire = [&b"GET /a"[..], &[b], b"b HTTP/1.1\r\n\r\n"].concat();
+            let mut fields = [httparse::EMPTY_HEADER; 4];
+            let mut request = httparse::Request::new(&mut fields);
+            if let Ok(httparse::Status::Complete(_)) = request.parse(&wire) {
+                let target = request.path.unwrap().as_bytes();
+                assert!(!has_control(target, 0x21), "target byte {b:#x}");
+            }
+        }
+    }
+
+    #[test]
     fn an_empty_line_split_after_its_cr_is_still_skipped() {
         // Regression (review): a lone CR was held to the request-line limit before the LF
         // that makes it a skippable empty line arrived.
@@ -612,13 +708,38 @@ mod tests {
 
     #[test]
     fn a_whole_head_leaves_pipelined_bytes_in_the_buffer() {
-        let mut reader = HeadReader::default();
-        let mut input = BytesMut::from(&b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HT"[..]);
-        let Ok(Progress::Head(head)) = reader.advance(&mut input, &Config::default()) else {
-            panic!("no head")
-        };
-        assert_eq!(head.target(), b"/1");
-        assert_eq!(&input[..], b"GET /2 HT");
+        // Nothing, a few bytes (moved up for the field table) and more than `MOVE_LIMIT`
+        // (the head copied out instead) behind the head; whole and trickled.
+        let long = vec![b'x'; MOVE_LIMIT + 1];
+        for rest in [&b""[..], b"GET /2 HT", &long] {
+            for step in [1, 7, usize::MAX] {
+                let wire = [&b"GET /1 HTTP/1.1\r\nHost: x\r\nA: b\r\n\r\n"[..], rest].concat();
+                let mut reader = HeadReader::default();
+                let mut input = BytesMut::new();
+                let mut pieces = wire.chunks(step.min(wire.len()));
+                let head = loop {
+                    input.extend_from_slice(pieces.next().expect("a head"));
+                    if let Progress::Head(head) =
+                        reader.advance(&mut input, &Config::default()).unwrap()
+                    {
+                        break head;
+                    }
+                };
+                for piece in pieces {
+                    input.extend_from_slice(piece);
+                }
+                assert_eq!(head.target(), b"/1");
+                assert_eq!(head.raw(), &wire[..wire.len() - rest.len()]);
+                let fields: Vec<_> = head
+                    .headers()
+                    .iter()
+                    .map(|f| (f.name(), f.value()))
+                    .collect();
+                assert_eq!(fields, [(&b"Host"[..], &b"x"[..]), (b"A", b"b")]);
+                assert_eq!(&input[..], rest, "{} behind, step {step}", rest.len());
+                assert_eq!(head.share(head.target()), "/1");
+            }
+        }
     }
 
     #[test]

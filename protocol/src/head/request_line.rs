@@ -202,7 +202,7 @@ pub(crate) fn valid_strict(method: &[u8], target: &[u8]) -> bool {
 /// Anything else is refused rather than guessed at: taking `GET HTTP/1.1` (no target) as an
 /// HTTP/0.9 request for the target `HTTP/1.1`, or `a.txt` as a path, is a reading another
 /// parser on the way does not share. The common case costs one byte compare.
-fn valid_target_form(method: &[u8], target: &[u8]) -> bool {
+pub(crate) fn valid_target_form(method: &[u8], target: &[u8]) -> bool {
     let connect = method == b"CONNECT";
     match target.first() {
         Some(b'/') => !connect,
@@ -224,14 +224,17 @@ fn word_has_less_than(x: u64, n: u8) -> bool {
 /// Whether `bytes` holds a byte below `below` (`<= 128`) or DEL, checked eight bytes at a
 /// time: every request target and every response field value goes through here.
 pub(crate) fn has_control(bytes: &[u8], below: u8) -> bool {
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
+    let has = |word: &[u8]| {
         let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-        if word_has_less_than(x, below) || word_has_less_than(x ^ (ONES * 0x7f), 1) {
-            return true;
-        }
-    }
-    words.remainder().iter().any(|&b| b < below || b == 0x7f)
+        word_has_less_than(x, below) || word_has_less_than(x ^ (ONES * 0x7f), 1)
+    };
+    let Some(last) = bytes.len().checked_sub(8) else {
+        return bytes.iter().any(|&b| b < below || b == 0x7f);
+    };
+    let mut words = bytes.chunks_exact(8);
+    // The bytes after the last whole word are checked as the last eight bytes (a word
+    // overlapping the one before) rather than one by one.
+    words.any(has) || (!words.remainder().is_empty() && has(&bytes[last..]))
 }
 
 /// RFC 9110 `tchar`. A table lookup: every method and every response field name goes
@@ -249,7 +252,9 @@ pub(crate) fn is_tchar(b: u8) -> bool {
 /// assert!(!protocol::is_token(b""));
 /// ```
 pub fn is_token(s: &[u8]) -> bool {
-    !s.is_empty() && s.iter().all(|&b| is_tchar(b))
+    // Without an early exit, the lookups of successive bytes do not wait on each other's
+    // branches: names are short, and almost always tokens.
+    !s.is_empty() && s.iter().fold(true, |token, &b| token & is_tchar(b))
 }
 
 const TCHAR: [bool; 256] = {
@@ -419,7 +424,7 @@ mod tests {
         // Every byte value at every position of a 19-byte run (two words and a remainder),
         // among bytes that are all allowed, for both thresholds in use.
         for below in [0x20, 0x21] {
-            for len in [0, 7, 8, 19] {
+            for len in [0, 7, 8, 9, 15, 16, 19] {
                 for at in 0..len {
                     for b in 0..=255u8 {
                         let mut bytes = vec![b'a'; len];
