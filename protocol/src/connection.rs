@@ -23,8 +23,14 @@ use crate::{
     TimeoutKind, Transmit, UsageError, Version,
 };
 
-/// How much spare room [`ServerConnection::recv_buf`] offers per read.
+/// How much spare room [`ServerConnection::recv_buf`] offers per read once a read filled
+/// the room it had (a body or a burst of pipelined requests is coming).
 const RECV_CHUNK: usize = 16 * 1024;
+
+/// The room offered otherwise: a request head fits, and the buffer stays small enough to be
+/// kept between requests (see [`KEEP_IDLE_BUFFER`]). The room is zeroed each time it is
+/// offered (safe code cannot hand out uninitialised memory), so its size is paid per read.
+const RECV_FIRST: usize = 4 * 1024;
 
 /// An emptied receive buffer that never grew past this is kept between requests.
 /// Keeping it lets the next request reuse the allocation (once the application has dropped
@@ -59,6 +65,8 @@ pub struct ServerConnection {
     /// The largest capacity `input` had since it was last replaced: a lower bound of the
     /// allocation behind it, which `BytesMut` does not expose once bytes were split off.
     input_peak: usize,
+    /// The last read filled all the room it was given: offer [`RECV_CHUNK`] next.
+    recv_filled: bool,
     /// Length of `input` before the spare room handed out by `recv_buf`.
     recv_base: Option<usize>,
     head_reader: HeadReader,
@@ -96,6 +104,7 @@ impl ServerConnection {
             config,
             input: BytesMut::new(),
             input_peak: 0,
+            recv_filled: false,
             recv_base: None,
             head_reader: HeadReader::default(),
             machine: Machine::new(),
@@ -140,7 +149,12 @@ impl ServerConnection {
     /// [`commit_recv`](Self::commit_recv).
     pub fn recv_buf(&mut self) -> &mut [u8] {
         let base = self.recv_base.unwrap_or(self.input.len());
-        self.input.resize(base + RECV_CHUNK, 0);
+        let room = if self.recv_filled {
+            RECV_CHUNK
+        } else {
+            RECV_FIRST
+        };
+        self.input.resize(base + room, 0);
         self.input_peak = self.input_peak.max(self.input.capacity());
         self.recv_base = Some(base);
         &mut self.input[base..]
@@ -154,6 +168,7 @@ impl ServerConnection {
         let Some(base) = self.recv_base.take() else {
             return;
         };
+        self.recv_filled = n > 0 && base + n >= self.input.len();
         if base == 0 && n == 0 {
             // A read that found nothing on an empty buffer (the usual last read of an idle
             // keep-alive connection): the room goes back whole, or every idle connection
@@ -163,7 +178,7 @@ impl ServerConnection {
             self.shrink_idle();
             return;
         }
-        self.input.truncate(base + n.min(RECV_CHUNK));
+        self.input.truncate((base + n).min(self.input.len()));
         if n > 0 && !self.is_closed() {
             self.after_receive();
         } else if self.input.is_empty() && self.input_peak > KEEP_IDLE_BUFFER {

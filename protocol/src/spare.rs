@@ -15,6 +15,7 @@ use std::collections::VecDeque;
 use std::thread::LocalKey;
 
 use crate::Event;
+use crate::body::ChunkedDecoder;
 use crate::transmit::Queue;
 
 /// How many buffers of each kind a thread keeps: about as many as connections it serves
@@ -28,6 +29,20 @@ thread_local! {
     #[allow(clippy::vec_box, reason = "queues are kept in the box a connection holds")]
     static QUEUES: RefCell<Vec<Box<Queue>>> = const { RefCell::new(Vec::new()) };
     static EVENTS: RefCell<Vec<VecDeque<Event>>> = const { RefCell::new(Vec::new()) };
+    #[allow(clippy::vec_box, reason = "decoders are kept in the box a connection holds")]
+    static CHUNKED: RefCell<Vec<Box<ChunkedDecoder>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A chunked decoder's box, if one was given back on this thread.
+pub(crate) fn take_chunked() -> Option<Box<ChunkedDecoder>> {
+    take(&CHUNKED)
+}
+
+/// Keeps a chunked decoder's box for the next chunked request (or frees it, when enough are
+/// kept). Its old state is overwritten on reuse; what it holds meanwhile is bounded by the
+/// limits it was made with.
+pub(crate) fn give_chunked(decoder: Box<ChunkedDecoder>) {
+    give(&CHUNKED, decoder);
 }
 
 /// An empty output queue with room, if one was given back on this thread.

@@ -11,7 +11,7 @@ pub use chunked::{ChunkedDecoder, Decoded};
 
 use bytes::BytesMut;
 
-use crate::{Limits, RequestError, RequestFraming};
+use crate::{Limits, RequestError, RequestFraming, spare};
 
 /// Decodes one request body out of the receive buffer.
 #[derive(Clone, Debug)]
@@ -19,8 +19,45 @@ pub(crate) enum BodyDecoder {
     /// `Content-Length`: this many bytes still to come.
     Length(u64),
     /// Chunked coding. Boxed: its line and trailer state would make every connection's
-    /// receive side several times larger, idle or not, for the rarer kind of body.
-    Chunked(Box<ChunkedDecoder>),
+    /// receive side several times larger, idle or not, for the rarer kind of body. The box
+    /// comes from, and goes back to, the thread's stash ([`spare`]), so a chunked request
+    /// allocates nothing.
+    Chunked(Recycled),
+}
+
+/// A boxed chunked decoder that goes back to the thread's stash when dropped.
+#[derive(Debug)]
+pub(crate) struct Recycled(Option<Box<ChunkedDecoder>>);
+
+impl Recycled {
+    fn new(decoder: ChunkedDecoder) -> Self {
+        Self(Some(match spare::take_chunked() {
+            Some(mut kept) => {
+                *kept = decoder;
+                kept
+            }
+            None => Box::new(decoder),
+        }))
+    }
+
+    fn get(&mut self) -> &mut ChunkedDecoder {
+        // Only `drop` empties it.
+        self.0.as_deref_mut().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl Clone for Recycled {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl Drop for Recycled {
+    fn drop(&mut self) {
+        if let Some(decoder) = self.0.take() {
+            spare::give_chunked(decoder);
+        }
+    }
 }
 
 impl BodyDecoder {
@@ -29,7 +66,7 @@ impl BodyDecoder {
         match framing {
             RequestFraming::None | RequestFraming::Length(0) => None,
             RequestFraming::Length(n) => Some(Self::Length(n)),
-            RequestFraming::Chunked => Some(Self::Chunked(Box::new(ChunkedDecoder::new(
+            RequestFraming::Chunked => Some(Self::Chunked(Recycled::new(ChunkedDecoder::new(
                 limits.max_chunk_line,
                 limits.max_trailer_bytes,
                 limits.max_headers,
@@ -59,7 +96,7 @@ impl BodyDecoder {
                 *remaining -= n as u64;
                 Ok(Decoded::Data(input.split_to(n).freeze()))
             }
-            Self::Chunked(decoder) => decoder.decode(input),
+            Self::Chunked(decoder) => decoder.get().decode(input),
         }
     }
 }
