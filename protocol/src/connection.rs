@@ -352,9 +352,13 @@ impl ServerConnection {
         // A client still waiting for `100 Continue` may or may not send its body: the only
         // safe way to find the next request is not to look for one.
         let unread_body = self.machine.read() == ReadState::Body;
+        // A peer that closed its side may have pipelined more requests before it did: they
+        // are answered (as CPython answers what its buffer holds), and the response to the
+        // last one closes.
+        let peer_done = self.peer_eof && self.input.is_empty();
         if exchange.headless
             || self.draining
-            || self.peer_eof
+            || peer_done
             || (exchange.expects_continue && !exchange.continue_sent && unread_body)
         {
             keep_alive = false;

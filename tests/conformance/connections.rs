@@ -182,10 +182,26 @@ fn request_bodies_consumed(rt: &'static str) {
     env.finish();
 }
 
+/// `printf 'GET ...GET ...' | nc -N`: requests pipelined before the client closed its side are
+/// all answered (as CPython answers what its buffer holds), then the connection closes.
+fn pipelined_then_half_closed(rt: &'static str) {
+    let env = Env::new(rt, &["-p", "HTTP/1.1"]);
+    let mut conn = Conn::open(env.addr());
+    conn.send(
+        b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n\
+          GET /test HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    conn.shutdown_write();
+    assert_eq!(conn.read_response(false).body, fixture::A_TXT);
+    assert_eq!(conn.read_response(false).body, fixture::TEST);
+    assert!(conn.closed_within(Duration::from_secs(5)));
+}
+
 runtime_suite!([
     http10_closes,
     keep_alive_sequential,
     keep_alive_pipelined,
+    pipelined_then_half_closed,
     keep_alive_rules,
     request_bodies_consumed,
 ]);

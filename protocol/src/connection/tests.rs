@@ -932,6 +932,41 @@ fn peer_close_between_requests_shuts_down() {
 }
 
 #[test]
+fn requests_pipelined_before_the_peer_closed_are_all_answered() {
+    // `printf 'GET /1 ...GET /2 ...' | nc -N`: CPython answers both, then closes.
+    let t0 = t0();
+    let mut conn = connect(http11(), t0);
+    conn.receive(
+        b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n",
+        t0,
+    );
+    conn.receive_eof(t0);
+    assert_eq!(request(&mut conn).target(), b"/1");
+    assert_eq!(conn.poll_event(), Some(end()));
+    let first = answer(&mut conn);
+    assert!(
+        !text(&first).contains("Connection: close"),
+        "{}",
+        text(&first)
+    );
+    assert!(!first.shutdown);
+    assert_eq!(
+        conn.poll_event(),
+        Some(Event::ResponseComplete { keep_alive: true })
+    );
+    assert_eq!(request(&mut conn).target(), b"/2");
+    assert_eq!(conn.poll_event(), Some(end()));
+    let second = answer(&mut conn);
+    assert!(text(&second).ends_with("\r\n\r\nok"), "{}", text(&second));
+    assert!(second.shutdown);
+    assert_eq!(
+        events(&mut conn),
+        [Event::ResponseComplete { keep_alive: false }]
+    );
+    assert!(conn.is_closed());
+}
+
+#[test]
 fn peer_close_while_the_response_drains() {
     // Regression: an EOF that arrived after `send_response`, before the response was out,
     // was not seen again: the event promised keep-alive, and a pipelined head cut short by
