@@ -353,12 +353,10 @@ impl ServerConnection {
         // safe way to find the next request is not to look for one.
         let unread_body = self.machine.read() == ReadState::Body;
         // A peer that closed its side may have pipelined more requests before it did: they
-        // are answered (as CPython answers what its buffer holds), and the response to the
-        // last one closes.
-        let peer_done = self.peer_eof && self.input.is_empty();
+        // are answered (as CPython answers what its buffer holds); the last one closes.
         if exchange.headless
             || self.draining
-            || peer_done
+            || (self.peer_eof && self.input.is_empty())
             || (exchange.expects_continue && !exchange.continue_sent && unread_body)
         {
             keep_alive = false;
