@@ -409,10 +409,15 @@ fn trim_slashes(path: &[u8]) -> &[u8] {
     &path[n..]
 }
 
-/// The relative form of a translated path: `/` and the empty path are the root (`.`).
-pub(crate) fn relative(translated_rel: &[u8]) -> &[u8] {
-    let rel = trim_slashes(translated_rel);
-    if rel.is_empty() { b"." } else { rel }
+/// The relative form of a translated path, made in place (no copy of the path per request):
+/// leading slashes dropped; `/` and the empty path are the root (`.`).
+pub(crate) fn into_relative(mut translated_rel: Vec<u8>) -> Vec<u8> {
+    let slashes = translated_rel.len() - trim_slashes(&translated_rel).len();
+    translated_rel.drain(..slashes);
+    if translated_rel.is_empty() {
+        translated_rel.push(b'.');
+    }
+    translated_rel
 }
 
 /// Whether an `open` failure may still hide a directory that `stat` would find (so the

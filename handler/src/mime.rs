@@ -171,17 +171,24 @@ fn mimetypes_guess(path: &[u8]) -> Option<&'static str> {
     if ext.is_empty() {
         return None;
     }
-    let ext = ext.to_lowercase();
+    let ext: Cow<'_, str> = if ext
+        .bytes()
+        .any(|b| !b.is_ascii_lowercase() && !b.is_ascii_digit())
+    {
+        Cow::Owned(ext.to_lowercase())
+    } else {
+        Cow::Borrowed(ext)
+    };
     if let Some((_, t)) = CPYTHON_TYPES.iter().find(|(e, _)| *e == ext) {
         return Some(t);
     }
-    known_type(ext)
+    known_type(&ext)
 }
 
 /// `mime_guess`'s type for a lower-case extension, remembered per thread for the last few
 /// extensions: its table is searched with case-insensitive comparisons, which costs more
 /// than the rest of planning a file response.
-fn known_type(ext: String) -> Option<&'static str> {
+fn known_type(ext: &str) -> Option<&'static str> {
     const REMEMBERED: usize = 8;
     thread_local! {
         static LAST: std::cell::RefCell<Vec<(String, Option<&'static str>)>> =
@@ -192,11 +199,11 @@ fn known_type(ext: String) -> Option<&'static str> {
         if let Some((_, t)) = last.iter().find(|(e, _)| *e == ext) {
             return *t;
         }
-        let t = mime_guess::from_ext(&ext).first_raw();
+        let t = mime_guess::from_ext(ext).first_raw();
         if last.len() == REMEMBERED {
             last.remove(0);
         }
-        last.push((ext, t));
+        last.push((ext.to_owned(), t));
         t
     })
 }

@@ -96,18 +96,21 @@ pub(crate) fn translate_decoded(directory: &Path, path: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(root.len() + path.len() + 1);
     out.extend_from_slice(&root);
     // posixpath.normpath followed by dropping empty, `.` and `..` segments comes down to a
-    // stack where `..` pops and can never pop the root.
-    let mut marks: Vec<usize> = Vec::new();
+    // stack where `..` pops and can never pop the root. The stack is `out` itself: a word
+    // holds no `/`, so the last `/` after the root is where the last word began (or, with
+    // none, the word began right at the end of the root).
+    let base = out.len();
     for word in path.split(|&b| b == b'/') {
         match word {
             b"" | b"." => {}
             b".." => {
-                if let Some(len) = marks.pop() {
-                    out.truncate(len);
-                }
+                let start = out[base..]
+                    .iter()
+                    .rposition(|&b| b == b'/')
+                    .map_or(base, |i| base + i);
+                out.truncate(start);
             }
             _ => {
-                marks.push(out.len());
                 if !out.is_empty() && !out.ends_with(b"/") {
                     out.push(b'/');
                 }

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use protocol::RequestHead;
 use rustix::fs::{FileType, OFlags};
 
-use crate::beneath::{Lookup, may_be_directory, relative};
+use crate::beneath::{Lookup, into_relative, may_be_directory};
 use crate::cgi::cgi_info;
 use crate::conditional::is_not_modified;
 use crate::encoding::{self, CODINGS, COMPRESS_MAX, COMPRESS_MIN, Coding};
@@ -132,7 +132,7 @@ pub(crate) fn send_head(
     };
     // `translate_path` against an empty root gives the path below the root.
     let translated = translate_path(Path::new(""), local_path(settings, path));
-    let Some(rel) = to_fs_path(relative(&translated).to_vec()) else {
+    let Some(rel) = to_fs_path(into_relative(translated)) else {
         return not_found();
     };
     let exhausted = || {
@@ -203,6 +203,27 @@ impl Coded {
             head.headers.append("Vary", "Accept-Encoding");
         }
     }
+}
+
+/// The `Content-type` value for `ctype`, shared per thread for the last few types served:
+/// a response would otherwise copy the same dozen bytes into a new allocation.
+fn type_value(ctype: &str) -> Bytes {
+    const REMEMBERED: usize = 8;
+    thread_local! {
+        static LAST: std::cell::RefCell<Vec<Bytes>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some(value) = last.iter().find(|v| **v == ctype.as_bytes()) {
+            return value.clone();
+        }
+        let value = Bytes::copy_from_slice(ctype.as_bytes());
+        if last.len() == REMEMBERED {
+            last.remove(0);
+        }
+        last.push(value.clone());
+        value
+    })
 }
 
 /// One stored representation of a file being answered: the file (or its precompressed
@@ -441,7 +462,7 @@ fn whole_file(
     let mut plan_head = response_head(settings, 200, None, ctx.now);
     plan_head
         .headers
-        .append("Content-type", Bytes::copy_from_slice(rep.ctype.as_bytes()));
+        .append("Content-type", type_value(rep.ctype));
     plan_head
         .headers
         .append("Content-Length", rep.open.described.length.clone());
@@ -479,7 +500,7 @@ fn partial(
     let body = if let [span] = spans {
         plan_head
             .headers
-            .append("Content-type", Bytes::copy_from_slice(rep.ctype.as_bytes()));
+            .append("Content-type", type_value(rep.ctype));
         plan_head.headers.append(
             "Content-Range",
             format!("bytes {}-{}/{len}", span.first, span.last),

@@ -85,6 +85,6 @@ pub(crate) fn log_plan(
 ) {
     let text = handler::access_log(&config.settings, peer.ip(), wall, request_line, head, plan);
     if !text.is_empty() {
-        config.log.log(&text);
+        config.log.log_owned(text);
     }
 }

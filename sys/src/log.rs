@@ -85,10 +85,17 @@ impl LogWriter {
 
 impl serve::LogSink for LogWriter {
     fn log(&self, text: &str) {
-        match self.queue.try_send(Message::Text(text.to_owned())) {
+        self.log_owned(text.to_owned());
+    }
+
+    fn log_owned(&self, text: String) {
+        match self.queue.try_send(Message::Text(text)) {
             Ok(()) => {}
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                let lines = text.matches('\n').count().max(1) as u64;
+            Err(TrySendError::Full(message) | TrySendError::Disconnected(message)) => {
+                let lines = match &message {
+                    Message::Text(text) => text.matches('\n').count().max(1) as u64,
+                    Message::Flush(_) => 0,
+                };
                 self.dropped.fetch_add(lines, Ordering::Relaxed);
             }
         }

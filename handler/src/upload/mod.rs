@@ -41,7 +41,7 @@ use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags};
 use rustix::io::Errno;
 
 use crate::Settings;
-use crate::beneath::{Lookup, relative};
+use crate::beneath::{Lookup, into_relative};
 use crate::exchange::{Exchange, Handler};
 use crate::path::{
     local_path, request_path, strip_query_and_fragment, to_fs_path, translate_decoded,
@@ -148,7 +148,7 @@ impl UploadHandler {
             return Err(FORBIDDEN);
         }
         let translated = translate_decoded(Path::new(""), dir);
-        let rel = to_fs_path(relative(&translated).to_vec()).ok_or(FORBIDDEN)?;
+        let rel = to_fs_path(into_relative(translated)).ok_or(FORBIDDEN)?;
         let fs = Lookup::new(&self.settings).map_err(|_| FORBIDDEN)?;
         fs.open(&rel, OFlags::RDONLY | OFlags::DIRECTORY)
             .map_err(|_| FORBIDDEN)
