@@ -1,5 +1,5 @@
-//! The log writer: lines from every connection go through a bounded queue to one thread that
-//! writes them out. Serving never waits for the log: a stderr pipe nobody reads fills the
+//! The log writer: lines from every connection are appended to one bounded text that one
+//! thread swaps out and writes. Serving never waits for the log: a stderr pipe nobody reads fills the
 //! queue, and then lines are dropped and counted (`N log lines dropped`) instead of stopping
 //! every connection, as a blocking `write` to a full pipe would.
 
@@ -10,18 +10,30 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// Batches the queue holds before text is dropped.
+/// Lines the queue holds before text is dropped.
 pub const DEFAULT_CAPACITY: usize = 4096;
 
+/// What the writer thread is told: lines are waiting, or everything so far must be out.
 enum Message {
-    Text(String),
+    Wake,
     Flush(SyncSender<()>),
+}
+
+/// The lines waiting for the writer: one growing text that connections append to and the
+/// writer swaps out whole, so a line costs a copy into a kept buffer (no allocation, no
+/// message) and a batch costs one wake-up.
+#[derive(Debug, Default)]
+struct Pending {
+    text: String,
+    lines: usize,
 }
 
 /// A [`serve::LogSink`] that never blocks.
 #[derive(Debug)]
 pub struct LogWriter {
-    queue: SyncSender<Message>,
+    pending: Arc<Mutex<Pending>>,
+    capacity: usize,
+    wake: SyncSender<Message>,
     dropped: Arc<AtomicU64>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -38,16 +50,19 @@ impl LogWriter {
         Self::new(io::stderr(), DEFAULT_CAPACITY)
     }
 
-    /// Writes to `out`, holding at most `capacity` batches of lines in the queue.
+    /// Writes to `out`, holding at most `capacity` lines that wait to be written.
     pub fn new(out: impl Write + Send + 'static, capacity: usize) -> io::Result<Self> {
-        let (queue, messages) = sync_channel(capacity.max(1));
+        let (wake, messages) = sync_channel(64);
+        let pending = Arc::new(Mutex::new(Pending::default()));
         let dropped = Arc::new(AtomicU64::new(0));
-        let counter = Arc::clone(&dropped);
+        let (taken, counter) = (Arc::clone(&pending), Arc::clone(&dropped));
         let thread = std::thread::Builder::new()
             .name("log".into())
-            .spawn(move || write_out(out, &messages, &counter))?;
+            .spawn(move || write_out(out, &messages, &taken, &counter))?;
         Ok(Self {
-            queue,
+            pending,
+            capacity: capacity.max(1),
+            wake,
             dropped,
             thread: Mutex::new(Some(thread)),
         })
@@ -64,9 +79,9 @@ impl LogWriter {
         let deadline = std::time::Instant::now() + timeout;
         let (done, wait) = sync_channel(1);
         let mut marker = Message::Flush(done);
-        // The queue may be full of lines a stuck writer never takes: never block on it.
+        // The queue may be full of wake-ups a stuck writer never takes: never block on it.
         loop {
-            match self.queue.try_send(marker) {
+            match self.wake.try_send(marker) {
                 Ok(()) => break,
                 Err(TrySendError::Disconnected(_)) => return false,
                 Err(TrySendError::Full(back)) => {
@@ -85,19 +100,21 @@ impl LogWriter {
 
 impl serve::LogSink for LogWriter {
     fn log(&self, text: &str) {
-        self.log_owned(text.to_owned());
-    }
-
-    fn log_owned(&self, text: String) {
-        match self.queue.try_send(Message::Text(text)) {
-            Ok(()) => {}
-            Err(TrySendError::Full(message) | TrySendError::Disconnected(message)) => {
-                let lines = match &message {
-                    Message::Text(text) => text.matches('\n').count().max(1) as u64,
-                    Message::Flush(_) => 0,
-                };
-                self.dropped.fetch_add(lines, Ordering::Relaxed);
+        let lines = text.matches('\n').count().max(1);
+        let first = {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            if pending.lines + lines > self.capacity {
+                drop(pending);
+                self.dropped.fetch_add(lines as u64, Ordering::Relaxed);
+                return;
             }
+            pending.text.push_str(text);
+            pending.lines += lines;
+            pending.lines == lines
+        };
+        // Only the line that finds the text empty wakes the writer; it gathers the rest.
+        if first {
+            let _ = self.wake.try_send(Message::Wake);
         }
     }
 }
@@ -116,24 +133,33 @@ impl Drop for LogWriter {
     }
 }
 
-/// How long the writer lets lines gather once one arrived. While it sleeps, queueing a line
+/// How long the writer lets lines gather once one arrived. While it sleeps, logging a line
 /// wakes nobody, so a busy server pays one wake-up and one `write` per batch instead of per
 /// line (a wake-up per request cost the mio runtime a third of its throughput).
 const GATHER: Duration = Duration::from_millis(5);
 
-fn write_out(mut out: impl Write, messages: &Receiver<Message>, dropped: &AtomicU64) {
+fn write_out(
+    mut out: impl Write,
+    messages: &Receiver<Message>,
+    pending: &Mutex<Pending>,
+    dropped: &AtomicU64,
+) {
     let mut text = String::new();
     let mut flushes = Vec::new();
     while let Ok(first) = messages.recv() {
-        if matches!(first, Message::Text(_)) {
+        if matches!(first, Message::Wake) {
             std::thread::sleep(GATHER);
         }
-        // Bounded, so a flood of lines cannot keep one batch growing for ever.
-        for message in std::iter::once(first).chain(messages.try_iter().take(DEFAULT_CAPACITY)) {
-            match message {
-                Message::Text(lines) => text.push_str(&lines),
-                Message::Flush(done) => flushes.push(done),
+        for message in std::iter::once(first).chain(messages.try_iter()) {
+            if let Message::Flush(done) = message {
+                flushes.push(done);
             }
+        }
+        {
+            let mut waiting = pending.lock().unwrap_or_else(PoisonError::into_inner);
+            // The two buffers trade places: each keeps its capacity for the next batch.
+            std::mem::swap(&mut text, &mut waiting.text);
+            waiting.lines = 0;
         }
         let _ = out.write_all(text.as_bytes());
         text.clear();
