@@ -103,10 +103,17 @@ fn main() -> io::Result<()> {
                     }
                 }
                 key => {
-                    // Errors and hang-ups show up as failed reads and writes.
-                    lp.slots
-                        .entry(key)
-                        .and_modify(|s| (s.0.readable(), s.0.writable()).1);
+                    // Errors and hang-ups show up as failed reads and writes; an end of
+                    // stream is reported once, edge-triggered, so it is read to the end.
+                    let flags = event.flags;
+                    let closed = flags.intersects(EventFlags::RDHUP | EventFlags::ERR);
+                    lp.slots.entry(key).and_modify(|s| {
+                        s.0.readable();
+                        s.0.writable();
+                        if closed {
+                            s.0.read_closed();
+                        }
+                    });
                     touched.push(key);
                 }
             }
