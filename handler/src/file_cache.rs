@@ -232,10 +232,7 @@ pub(crate) fn get(fs: &Lookup, rel: &Path, now: SystemTime) -> Option<OpenFile> 
         if cache.tick % 64 == 0 {
             cache.expire(now);
         }
-        let i = cache
-            .entries
-            .iter()
-            .position(|e| Arc::ptr_eq(&e.root, fs.root()) && *e.rel == *rel)?;
+        let i = cache.position(fs.root(), rel)?;
         let current = stat_path(fs, rel);
         if current != Some(cache.entries[i].open.version) {
             cache.entries.swap_remove(i);
@@ -265,11 +262,7 @@ pub(crate) fn put(fs: &Lookup, rel: &Path, mut open: OpenFile, now: SystemTime) 
             used: now,
             tick: cache.tick,
         };
-        if let Some(i) = cache
-            .entries
-            .iter()
-            .position(|e| Arc::ptr_eq(&e.root, &entry.root) && e.rel == entry.rel)
-        {
+        if let Some(i) = cache.position(&entry.root, &entry.rel) {
             cache.entries[i] = entry;
         } else if cache.entries.len() < CAPACITY {
             cache.entries.push(entry);
@@ -292,6 +285,13 @@ pub(crate) fn clear() -> usize {
 }
 
 impl Cache {
+    /// Where the entry for `rel` beneath `root` is.
+    fn position(&self, root: &Arc<Root>, rel: &[u8]) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|e| Arc::ptr_eq(&e.root, root) && *e.rel == *rel)
+    }
+
     fn expire(&mut self, now: SystemTime) {
         self.entries
             .retain(|e| now.duration_since(e.used).map_or(true, |idle| idle < IDLE));

@@ -122,6 +122,7 @@ mod path;
 pub mod plan;
 mod pystr;
 mod ranges;
+mod recent;
 mod request_error;
 mod response;
 mod settings;

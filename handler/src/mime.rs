@@ -9,9 +9,11 @@
 //! deliberately do not).
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 use crate::Settings;
 use crate::pystr::{fs_decode, lower_key};
+use crate::recent::Recent;
 
 /// `mimetypes.suffix_map`.
 const SUFFIX_MAP: [(&str, &str); 6] = [
@@ -189,22 +191,15 @@ fn mimetypes_guess(path: &[u8]) -> Option<&'static str> {
 /// extensions: its table is searched with case-insensitive comparisons, which costs more
 /// than the rest of planning a file response.
 fn known_type(ext: &str) -> Option<&'static str> {
-    const REMEMBERED: usize = 8;
     thread_local! {
-        static LAST: std::cell::RefCell<Vec<(String, Option<&'static str>)>> =
-            const { std::cell::RefCell::new(Vec::new()) };
+        static LAST: RefCell<Recent<Box<str>, Option<&'static str>>> =
+            const { RefCell::new(Recent::new()) };
     }
     LAST.with(|last| {
-        let mut last = last.borrow_mut();
-        if let Some((_, t)) = last.iter().find(|(e, _)| *e == ext) {
-            return *t;
-        }
-        let t = mime_guess::from_ext(ext).first_raw();
-        if last.len() == REMEMBERED {
-            last.remove(0);
-        }
-        last.push((ext.to_owned(), t));
-        t
+        last.borrow_mut().get_or(
+            |known| **known == *ext,
+            || (ext.into(), mime_guess::from_ext(ext).first_raw()),
+        )
     })
 }
 

@@ -7,6 +7,7 @@
 //! is sent. Only when the open fails does a `stat` ask whether a directory is there. A listed
 //! directory is read through the descriptor that was opened, not by its name again.
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::os::fd::OwnedFd;
@@ -29,6 +30,7 @@ use crate::mime::{guess_type, with_charset};
 use crate::path::{has_trailing_slash, local_path, redirect_location, to_fs_path, translate_path};
 use crate::plan::{Part, Plan, PlanBody};
 use crate::ranges::{self, Ranges, Span};
+use crate::recent::Recent;
 use crate::response::{append_extra_headers, response_head};
 use crate::time::http_date;
 use crate::validators::{self, Precondition, Validators, if_range_holds};
@@ -208,21 +210,14 @@ impl Coded {
 /// The `Content-type` value for `ctype`, shared per thread for the last few types served:
 /// a response would otherwise copy the same dozen bytes into a new allocation.
 fn type_value(ctype: &str) -> Bytes {
-    const REMEMBERED: usize = 8;
     thread_local! {
-        static LAST: std::cell::RefCell<Vec<Bytes>> = const { std::cell::RefCell::new(Vec::new()) };
+        static LAST: RefCell<Recent<Box<str>, Bytes>> = const { RefCell::new(Recent::new()) };
     }
     LAST.with(|last| {
-        let mut last = last.borrow_mut();
-        if let Some(value) = last.iter().find(|v| **v == ctype.as_bytes()) {
-            return value.clone();
-        }
-        let value = Bytes::copy_from_slice(ctype.as_bytes());
-        if last.len() == REMEMBERED {
-            last.remove(0);
-        }
-        last.push(value.clone());
-        value
+        last.borrow_mut().get_or(
+            |known| **known == *ctype,
+            || (ctype.into(), Bytes::copy_from_slice(ctype.as_bytes())),
+        )
     })
 }
 
@@ -437,7 +432,7 @@ fn serve_representation(
                 .append("Content-Range", format!("bytes */{}", rep.len()));
             plan
         }
-        Ranges::Spans(spans) => partial(settings, head, ctx, &rep, v, &spans),
+        Ranges::Spans(spans) => partial(settings, head, ctx, &rep, &spans),
     }
 }
 
@@ -492,7 +487,6 @@ fn partial(
     head: &RequestHead,
     ctx: &RequestContext<'_>,
     rep: &Representation<'_>,
-    v: &Validators,
     spans: &[Span],
 ) -> Plan {
     let len = rep.len();
@@ -514,7 +508,7 @@ fn partial(
             len: span.len(),
         }
     } else {
-        let boundary = boundary(v, spans);
+        let boundary = boundary(&rep.open.described.validators, spans);
         let parts = multipart(rep.ctype, len, &boundary, spans);
         plan_head.headers.append(
             "Content-type",
