@@ -897,6 +897,10 @@ fn connection_tokens(headers: &Headers) -> (bool, bool) {
 }
 
 #[cfg(test)]
+mod closing_tests;
+#[cfg(test)]
+mod error_tests;
+#[cfg(test)]
 mod table_tests;
 #[cfg(test)]
 mod tests;
