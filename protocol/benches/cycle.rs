@@ -24,20 +24,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use protocol::{Config, Event, ResponseHead, ServerConnection, Transmit};
 
 /// What Firefox sends for a stylesheet on a page served by `python -m http.server`.
-const HEAD: &[u8] = b"GET /static/css/site.css?v=3 HTTP/1.1\r\n\
-Host: localhost:8000\r\n\
-User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n\
-Accept: text/css,*/*;q=0.1\r\n\
-Accept-Language: en-US,en;q=0.5\r\n\
-Accept-Encoding: gzip, deflate, br, zstd\r\n\
-Connection: keep-alive\r\n\
-Referer: http://localhost:8000/docs/index.html\r\n\
-Cookie: session=6f1c2a9e8b7d4c3f; theme=dark\r\n\
-Sec-Fetch-Dest: style\r\n\
-Sec-Fetch-Mode: no-cors\r\n\
-Sec-Fetch-Site: same-origin\r\n\
-If-Modified-Since: Sat, 21 Nov 2026 10:00:00 GMT\r\n\
-\r\n";
+const HEAD: &[u8] = include_bytes!("firefox-get.http");
 
 fn response_head() -> ResponseHead {
     ResponseHead::new(200)

@@ -28,20 +28,7 @@ const WARM_UP: usize = 16;
 const COUNTED: usize = 1_000;
 
 /// What Firefox sends for a stylesheet, as in `benches/cycle.rs`.
-const GET: &[u8] = b"GET /static/css/site.css?v=3 HTTP/1.1\r\n\
-Host: localhost:8000\r\n\
-User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n\
-Accept: text/css,*/*;q=0.1\r\n\
-Accept-Language: en-US,en;q=0.5\r\n\
-Accept-Encoding: gzip, deflate, br, zstd\r\n\
-Connection: keep-alive\r\n\
-Referer: http://localhost:8000/docs/index.html\r\n\
-Cookie: session=6f1c2a9e8b7d4c3f; theme=dark\r\n\
-Sec-Fetch-Dest: style\r\n\
-Sec-Fetch-Mode: no-cors\r\n\
-Sec-Fetch-Site: same-origin\r\n\
-If-Modified-Since: Sat, 21 Nov 2026 10:00:00 GMT\r\n\
-\r\n";
+const GET: &[u8] = include_bytes!("../benches/firefox-get.http");
 
 /// A form post whose body arrives with its head.
 const POST: &[u8] = b"POST /submit HTTP/1.1\r\n\
