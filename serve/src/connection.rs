@@ -145,7 +145,7 @@ impl Connection {
         if self.tls.is_some() {
             self.tls_receive(None, n);
             if n == 0 {
-                self.shrink_idle();
+                self.park();
             }
             return;
         }
@@ -165,7 +165,7 @@ impl Connection {
         self.pace.received(n, now.instant);
         self.process();
         if n == 0 {
-            self.shrink_idle();
+            self.park();
         }
     }
 
@@ -175,10 +175,6 @@ impl Connection {
     /// again, from a per-thread stash), so an idle keep-alive connection costs little more
     /// than this struct. Harmless at any time: a busy connection keeps everything.
     pub fn park(&mut self) {
-        self.shrink_idle();
-    }
-
-    fn shrink_idle(&mut self) {
         if self.is_idle() {
             self.core.shrink_idle();
             if self.io.is_empty() {

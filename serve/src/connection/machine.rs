@@ -66,8 +66,7 @@ impl Connection {
             self.end_job();
         }
         self.trace_state();
-        let pending =
-            self.core.has_pending_output() || self.tls.as_ref().is_some_and(|tls| tls.has_output());
+        let pending = self.has_output();
         let receiving = self.receiving();
         self.pace
             .update(&self.config, pending, receiving, self.now.instant);
