@@ -1,6 +1,7 @@
 //! The last few answers of a lookup, kept per thread: for what a file response asks on every
 //! request and whose answer depends on its key alone (the content type of the same few
-//! extensions), where one comparison is cheaper than the lookup or its allocation.
+//! extensions, the `Server` value of the same settings), where one comparison is cheaper than
+//! the lookup or its allocation.
 
 /// How many answers are kept; the oldest goes first.
 const KEPT: usize = 8;

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use protocol::ResponseHead;
 
 use crate::Settings;
+use crate::recent::Recent;
 use crate::time::date_header;
 
 /// A head as CPython's `send_response(code, message)` begins it: status (with a custom reason
@@ -30,26 +31,19 @@ pub fn response_head(
 /// comparison instead of an allocation per response.
 fn server_header(settings: &Settings) -> Bytes {
     thread_local! {
-        static LAST: RefCell<Option<(String, String, Bytes)>> = const { RefCell::new(None) };
+        static LAST: RefCell<Recent<(String, String), Bytes>> = const { RefCell::new(Recent::new()) };
     }
     LAST.with(|last| {
-        let mut last = last.borrow_mut();
-        match &*last {
-            Some((server, sys, value))
-                if *server == settings.server_version && *sys == settings.sys_version =>
-            {
-                value.clone()
-            }
-            _ => {
-                let value = Bytes::from(settings.version_string());
-                *last = Some((
+        last.borrow_mut().get_or(
+            |(server, sys)| *server == settings.server_version && *sys == settings.sys_version,
+            || {
+                let versions = (
                     settings.server_version.clone(),
                     settings.sys_version.clone(),
-                    value.clone(),
-                ));
-                value
-            }
-        }
+                );
+                (versions, Bytes::from(settings.version_string()))
+            },
+        )
     })
 }
 

@@ -17,6 +17,7 @@ use mio::{Interest, Registry, Token};
 use serve::Ticket;
 use sys::drive::Driver;
 
+use crate::drive::Ready;
 use crate::timers::ConnId;
 
 /// A connection and the reactor's bookkeeping for it.
@@ -54,14 +55,14 @@ impl Conn {
 
     /// Readiness of the socket: an error or hang-up counts as both (the next read or write
     /// finds it).
-    pub(crate) fn ready(&mut self, readable: bool, writable: bool, read_closed: bool) {
-        if readable {
+    pub(crate) fn ready(&mut self, ready: Ready) {
+        if ready.read {
             self.driver.readable();
         }
-        if read_closed {
+        if ready.read_closed {
             self.driver.read_closed();
         }
-        if writable {
+        if ready.write {
             self.driver.writable();
         }
     }

@@ -41,7 +41,7 @@ impl HttpService {
     pub(crate) fn on_ready(&mut self, registry: &Registry, key: usize, ready: Ready) {
         let owner = match self.slots.get_mut(key) {
             Some(Slot::Conn(conn)) => {
-                conn.ready(ready.read, ready.write, ready.read_closed);
+                conn.ready(ready);
                 key
             }
             // The script's pipes are pumped on every turn of their connection.
