@@ -29,7 +29,8 @@ const SUFFIX_MAP: [(&str, &str); 6] = [
 const ENCODINGS: [&str; 5] = [".gz", ".Z", ".bz2", ".xz", ".br"];
 
 /// CPython 3.14's built-in `mimetypes.types_map` entries on which `mime_guess` disagrees or
-/// has nothing (extension without the dot).
+/// has nothing (extension without the dot), sorted by extension: searched by halves for
+/// every file served.
 const CPYTHON_TYPES: &[(&str, &str)] = &[
     ("3g2", "audio/3gpp2"),
     ("3gp", "audio/3gpp"),
@@ -181,8 +182,8 @@ fn mimetypes_guess(path: &[u8]) -> Option<&'static str> {
     } else {
         Cow::Borrowed(ext)
     };
-    if let Some((_, t)) = CPYTHON_TYPES.iter().find(|(e, _)| *e == ext) {
-        return Some(t);
+    if let Ok(i) = CPYTHON_TYPES.binary_search_by(|(e, _)| (*e).cmp(&ext)) {
+        return Some(CPYTHON_TYPES[i].1);
     }
     known_type(&ext)
 }
@@ -209,6 +210,11 @@ mod tests {
 
     fn g(p: &str) -> String {
         guess_type(&Settings::new("/"), p.as_bytes()).to_owned()
+    }
+
+    #[test]
+    fn the_cpython_table_is_sorted_for_its_search() {
+        assert!(CPYTHON_TYPES.windows(2).all(|w| w[0].0 < w[1].0));
     }
 
     #[test]

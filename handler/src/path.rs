@@ -5,10 +5,12 @@
 //! latin-1 decoded, as CPython decodes the request line.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
+use crate::beneath::into_relative;
 use crate::pystr::{Unquote, fs_decode, fs_encode, latin1, unquote};
 
 /// `self.path` as `parse_request` leaves it: the latin-1 decoded request target, with a leading
@@ -91,9 +93,15 @@ pub fn translate_path(directory: &Path, path: &[u8]) -> Vec<u8> {
 /// `%252e%252e%252f` turns into `../` after the checks ran on `%2e%2e%2f`, so a decoded path
 /// must only ever come through here.
 pub(crate) fn translate_decoded(directory: &Path, path: &[u8]) -> Vec<u8> {
+    translate_decoded_into(Vec::new(), directory, path)
+}
+
+/// [`translate_decoded`], written into `out` (emptied first) to reuse its allocation.
+fn translate_decoded_into(mut out: Vec<u8>, directory: &Path, path: &[u8]) -> Vec<u8> {
     let trailing_slash = path.ends_with(b"/");
     let root = fs_decode(directory.as_os_str().as_bytes());
-    let mut out = Vec::with_capacity(root.len() + path.len() + 1);
+    out.clear();
+    out.reserve(root.len() + path.len() + 1);
     out.extend_from_slice(&root);
     // posixpath.normpath followed by dropping empty, `.` and `..` segments comes down to a
     // stack where `..` pops and can never pop the root. The stack is `out` itself: a word
@@ -122,6 +130,54 @@ pub(crate) fn translate_decoded(directory: &Path, path: &[u8]) -> Vec<u8> {
         out.push(b'/');
     }
     out
+}
+
+/// A request's path below the root (`translate_path` against an empty root, leading slashes
+/// dropped, `.` for the root itself), in a buffer this thread reuses: planning a file
+/// response allocates no path. It dereferences to the path; dropping it gives the buffer
+/// back.
+pub(crate) struct RelPath(PathBuf);
+
+/// A path buffer larger than this is not kept.
+const KEEP_PATH: usize = 1024;
+
+thread_local! {
+    static SPARE_PATH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+impl RelPath {
+    /// The path below the root for a request's path, as [`translate_path`] finds it.
+    pub(crate) fn of_url_path(path: &[u8]) -> Option<Self> {
+        Self::of_decoded(&unquote(
+            strip_query_and_fragment(path),
+            Unquote::SurrogatePass,
+        ))
+    }
+
+    /// The path below the root for a decoded request path (see [`translate_decoded`]), or
+    /// `None` when it cannot name a file (see [`to_fs_path`]).
+    pub(crate) fn of_decoded(path: &[u8]) -> Option<Self> {
+        let spare = SPARE_PATH.try_with(Cell::take).unwrap_or_default();
+        let translated = translate_decoded_into(spare, Path::new(""), path);
+        to_fs_path(into_relative(translated)).map(Self)
+    }
+}
+
+impl std::ops::Deref for RelPath {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for RelPath {
+    fn drop(&mut self) {
+        let buffer = std::mem::take(&mut self.0).into_os_string().into_vec();
+        if buffer.capacity() <= KEEP_PATH {
+            let _ = SPARE_PATH.try_with(|spare| spare.set(buffer));
+        }
+    }
 }
 
 /// The file-system path for a translated path, or `None` when it cannot name a file: a NUL

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use protocol::RequestHead;
 use rustix::fs::{FileType, OFlags};
 
-use crate::beneath::{Lookup, into_relative, may_be_directory};
+use crate::beneath::{Lookup, may_be_directory};
 use crate::cgi::cgi_info;
 use crate::conditional::is_not_modified;
 use crate::encoding::{self, CODINGS, COMPRESS_MAX, COMPRESS_MIN, Coding};
@@ -27,7 +27,7 @@ use crate::error_page::send_error;
 use crate::file_cache::{self, OpenFile, Version};
 use crate::listing::list_directory_at;
 use crate::mime::{guess_type, with_charset};
-use crate::path::{has_trailing_slash, local_path, redirect_location, to_fs_path, translate_path};
+use crate::path::{RelPath, has_trailing_slash, local_path, redirect_location};
 use crate::plan::{Part, Plan, PlanBody};
 use crate::ranges::{self, Ranges, Span};
 use crate::recent::Recent;
@@ -132,9 +132,7 @@ pub(crate) fn send_head(
             ctx.now,
         )
     };
-    // `translate_path` against an empty root gives the path below the root.
-    let translated = translate_path(Path::new(""), local_path(settings, path));
-    let Some(rel) = to_fs_path(into_relative(translated)) else {
+    let Some(rel) = RelPath::of_url_path(local_path(settings, path)) else {
         return not_found();
     };
     let exhausted = || {

@@ -154,6 +154,11 @@ impl ServerConnection {
         } else {
             RECV_FIRST
         };
+        if self.input.capacity() == 0
+            && let Some(kept) = spare::take_input()
+        {
+            self.input = kept;
+        }
         self.input.resize(base + room, 0);
         self.input_peak = self.input_peak.max(self.input.capacity());
         self.recv_base = Some(base);
@@ -173,8 +178,7 @@ impl ServerConnection {
             // A read that found nothing on an empty buffer (the usual last read of an idle
             // keep-alive connection): the room goes back whole, or every idle connection
             // would keep RECV_CHUNK allocated while it waits.
-            self.input = BytesMut::new();
-            self.input_peak = 0;
+            self.release_input();
             self.shrink_idle();
             return;
         }
@@ -536,10 +540,15 @@ impl ServerConnection {
         if !self.is_idle() || !self.events.is_empty() || self.recv_base.is_some() {
             return;
         }
-        self.input = BytesMut::new();
-        self.input_peak = 0;
+        self.release_input();
         spare::give_events(std::mem::take(&mut self.events));
         self.out.release();
+    }
+
+    /// Lets go of the receive buffer (empty): kept per thread for the next read when small.
+    fn release_input(&mut self) {
+        spare::give_input(std::mem::take(&mut self.input));
+        self.input_peak = 0;
     }
 
     /// Heap bytes the connection holds in its receive buffer and its queues, by their

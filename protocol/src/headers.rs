@@ -255,12 +255,16 @@ impl Headers {
         }
     }
 
-    /// An empty list with room for `n` appended fields.
+    /// An empty list with room for `n` appended fields. The room may be a list given back
+    /// when an earlier [`Headers`] was dropped on this thread: a server planning a response
+    /// per request then allocates no list per response.
     pub fn with_capacity(n: usize) -> Self {
+        let mut appended = crate::spare::take_fields().unwrap_or_default();
+        appended.reserve(n);
         Self {
             source: Bytes::new(),
             table: 0,
-            appended: Vec::with_capacity(n),
+            appended,
             summary: Summary::EMPTY,
         }
     }
@@ -361,7 +365,7 @@ impl Headers {
             // Rare (received heads are read, not edited): the table is shared with the
             // head, so the head and the table of the fields kept are copied.
             let kept = Self::copied(head, self.received().filter(|f| !named(f)));
-            self.source = kept.source;
+            self.source = kept.source.clone();
         }
         let appended = self.appended.len();
         self.appended.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
@@ -407,6 +411,15 @@ impl Headers {
         self.summary = Summary::EMPTY;
         self.source = Bytes::new();
         self.table = 0;
+    }
+}
+
+impl Drop for Headers {
+    fn drop(&mut self) {
+        // A small appended list goes back to this thread's stash for the next response.
+        if self.appended.capacity() > 0 {
+            crate::spare::give_fields(std::mem::take(&mut self.appended));
+        }
     }
 }
 

@@ -14,6 +14,8 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::thread::LocalKey;
 
+use bytes::{Bytes, BytesMut};
+
 use crate::Event;
 use crate::body::ChunkedDecoder;
 use crate::transmit::Queue;
@@ -25,12 +27,51 @@ const KEEP: usize = 64;
 /// An event queue longer than this (a pipelined burst) is freed, not kept.
 const KEEP_EVENTS: usize = 8;
 
+/// The receive buffer kept: room for a first read (the connection's `RECV_FIRST`). One with
+/// less room, or more than twice this (one that took a body), is freed, not kept.
+const KEEP_INPUT: usize = 4 * 1024;
+
+/// A response's field list with room for more than this many fields is freed, not kept.
+const KEEP_FIELDS: usize = 32;
+
 thread_local! {
     #[allow(clippy::vec_box, reason = "queues are kept in the box a connection holds")]
     static QUEUES: RefCell<Vec<Box<Queue>>> = const { RefCell::new(Vec::new()) };
     static EVENTS: RefCell<Vec<VecDeque<Event>>> = const { RefCell::new(Vec::new()) };
     #[allow(clippy::vec_box, reason = "decoders are kept in the box a connection holds")]
     static CHUNKED: RefCell<Vec<Box<ChunkedDecoder>>> = const { RefCell::new(Vec::new()) };
+    static INPUTS: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
+    static FIELDS: RefCell<Vec<Vec<(Bytes, Bytes)>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An empty receive buffer with room, if one was given back on this thread.
+pub(crate) fn take_input() -> Option<BytesMut> {
+    take(&INPUTS)
+}
+
+/// Keeps a receive buffer for the next connection that reads on this thread, if the
+/// connection was its only user (a request head cut from it may still be alive elsewhere:
+/// then it is left to that head) and it is small. Reusing one also spares the allocation
+/// `bytes` makes the first time a buffer is split (its shared header).
+pub(crate) fn give_input(mut input: BytesMut) {
+    input.clear();
+    // Taking back the whole allocation succeeds only when nothing else shares it.
+    if input.capacity() > 0 && input.try_reclaim(KEEP_INPUT) && input.capacity() <= 2 * KEEP_INPUT {
+        give(&INPUTS, input);
+    }
+}
+
+/// An empty field list with room, if one was given back on this thread.
+pub(crate) fn take_fields() -> Option<Vec<(Bytes, Bytes)>> {
+    take(&FIELDS)
+}
+
+/// Keeps a response's field list (emptied) for the next response planned on this thread.
+pub(crate) fn give_fields(mut fields: Vec<(Bytes, Bytes)>) {
+    if fields.capacity() > 0 && fields.capacity() <= KEEP_FIELDS {
+        fields.clear();
+        give(&FIELDS, fields);
+    }
 }
 
 /// A chunked decoder's box, if one was given back on this thread.
@@ -104,5 +145,42 @@ mod tests {
             taken += 1;
         }
         assert_eq!(taken, KEEP);
+    }
+
+    #[test]
+    fn a_receive_buffer_is_kept_only_when_nothing_else_shares_it() {
+        while take_input().is_some() {}
+        let split = || {
+            let mut input = BytesMut::with_capacity(KEEP_INPUT);
+            input.extend_from_slice(b"GET / HTTP/1.1\r\n\r\n");
+            let head = input.split_to(8);
+            (head, input)
+        };
+        // The head still points into it: reusing it would mean a new allocation anyway.
+        let (head, input) = split();
+        give_input(input);
+        assert!(take_input().is_none());
+        drop(head);
+        let (head, input) = split();
+        drop(head);
+        give_input(input);
+        let kept = take_input().expect("kept");
+        assert!(kept.is_empty() && kept.capacity() >= KEEP_INPUT);
+        // A large one is not kept.
+        give_input(BytesMut::with_capacity(KEEP_INPUT * 4));
+        give_input(BytesMut::with_capacity(KEEP_INPUT / 4));
+        assert!(take_input().is_none());
+    }
+
+    #[test]
+    fn field_lists_come_back_empty() {
+        while take_fields().is_some() {}
+        let mut fields = Vec::with_capacity(4);
+        fields.push((Bytes::from_static(b"a"), Bytes::from_static(b"b")));
+        give_fields(fields);
+        let kept = take_fields().expect("kept");
+        assert!(kept.is_empty() && kept.capacity() >= 4);
+        give_fields(Vec::with_capacity(KEEP_FIELDS + 1));
+        assert!(take_fields().is_none());
     }
 }

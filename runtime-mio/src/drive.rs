@@ -94,10 +94,11 @@ impl HttpService {
         let Slot::Conn(mut conn) = std::mem::replace(slot, Slot::Taken) else {
             return;
         };
+        let at = self.now();
         let turn = loop {
             let turn = match output {
-                Output::Hold => conn.driver.turn_holding_output(),
-                Output::Write => conn.driver.turn(),
+                Output::Hold => conn.driver.turn_holding_output(at),
+                Output::Write => conn.driver.turn(at),
             };
             let Some(task) = conn.driver.take_task() else {
                 break turn;
@@ -136,7 +137,7 @@ impl HttpService {
         let idle = conn.driver.conn().is_idle();
         if idle != conn.idle {
             conn.idle = idle;
-            self.roster.set_idle(conn.ticket, idle, Instant::now());
+            self.roster.set_idle(conn.ticket, idle, at.instant);
         }
         self.slots[key] = Slot::Conn(conn);
     }

@@ -90,7 +90,7 @@ pub(crate) fn run_inline(driver: &mut Driver, task: HandlerTask) {
     task.run(|command| {
         driver.command(command);
         while driver.conn().handler_waiting() {
-            let turn = driver.turn();
+            let turn = driver.turn(sys::clock::now());
             if !driver.conn().handler_waiting() || turn.more {
                 continue;
             }

@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use mio::net::TcpListener;
 use mio::{Interest, Registry, Token, Waker};
-use serve::{Roster, ServerConfig};
+use serve::{Now, Roster, ServerConfig};
 use slab::Slab;
 
 use crate::conn::Conn;
@@ -81,6 +81,11 @@ pub struct HttpService {
     /// Accepting failed for lack of descriptors: retry then.
     pub(crate) accept_retry: Option<Instant>,
     stopping: bool,
+    /// The time of this round of events, read once at its first turn and forgotten when the
+    /// round ends (`handle_timeout`, `shutdown`): every connection of one poll is turned with
+    /// the same reading, as a reactor passes its poll's time (two clock reads per turn were
+    /// 2% of serving a small file).
+    round: Option<Now>,
 }
 
 impl HttpService {
@@ -148,6 +153,7 @@ impl HttpService {
             accept_pending: true,
             accept_retry: None,
             stopping: false,
+            round: None,
         })
     }
 
@@ -214,6 +220,12 @@ impl HttpService {
     /// Fires the deadlines due at `now` and finishes left-over work. Calling it early (or
     /// after every poll) is harmless.
     pub fn handle_timeout(&mut self, registry: &Registry, now: Instant) {
+        self.handle_deadlines(registry, now);
+        // The round is over: the next poll's events are turned with a new reading.
+        self.round = None;
+    }
+
+    fn handle_deadlines(&mut self, registry: &Registry, now: Instant) {
         while let Some((at, id)) = self.timers.pop_due(now) {
             self.on_deadline(registry, at, id);
         }
@@ -241,6 +253,11 @@ impl HttpService {
     /// [`ServerConfig::shutdown_timeout`]). Keep polling until
     /// [`is_stopped`](Self::is_stopped).
     pub fn shutdown(&mut self, registry: &Registry) {
+        self.stop_all(registry);
+        self.round = None;
+    }
+
+    fn stop_all(&mut self, registry: &Registry) {
         if self.stopping {
             return;
         }
@@ -270,6 +287,11 @@ impl HttpService {
     }
 
     /// The token of slab slot `key`.
+    /// The time of this round (see `round`).
+    pub(crate) fn now(&mut self) -> Now {
+        *self.round.get_or_insert_with(sys::clock::now)
+    }
+
     pub(crate) fn token(&self, key: usize) -> Token {
         Token(self.base + FIXED_TOKENS + key)
     }

@@ -82,14 +82,15 @@ pub(crate) fn serve(
                 stop.set(None);
                 driver.stop();
             }
-            let turn = driver.turn();
+            let at = now();
+            let turn = driver.turn(at);
             if let Some(task) = driver.take_task() {
                 commands.set(Some(shared.handlers.run(task)));
             }
             let is_idle = driver.conn().is_idle();
             if is_idle != idle {
                 idle = is_idle;
-                shared.roster().set_idle(ticket, idle, now().instant);
+                shared.roster().set_idle(ticket, idle, at.instant);
             }
             if turn.done {
                 break;

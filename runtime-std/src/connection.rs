@@ -9,6 +9,7 @@
 //! thread drives the socket until the answer is there.
 
 use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -54,12 +55,13 @@ struct Thread<'a> {
 
 impl Thread<'_> {
     fn turn(&mut self) -> Turn {
-        let turn = self.driver.turn();
+        let at = now();
+        let turn = self.driver.turn(at);
         let idle = self.driver.conn().is_idle();
         if idle != self.idle {
             // Only changes take the roster's lock.
             self.idle = idle;
-            self.shared.set_idle(self.ticket, idle);
+            self.shared.set_idle(self.ticket, idle, at.instant);
         }
         turn
     }
@@ -96,34 +98,32 @@ impl Thread<'_> {
             socket |= PollFlags::OUT;
         }
         let stop_fd = self.shared.stop_fd();
-        let mut fds = Vec::with_capacity(5);
-        if !socket.is_empty() {
-            fds.push(PollFd::new(&**self.driver.socket(), socket));
-        }
-        if !self.stopped {
-            fds.push(PollFd::new(&stop_fd, PollFlags::IN));
-        }
-        if let Some(pipes) = self.driver.pipes() {
-            let wanted = [
-                (pipes.stdin, PollFlags::OUT),
-                (pipes.stdout, PollFlags::IN),
-                (pipes.stderr, PollFlags::IN),
-            ];
-            for (fd, flags) in wanted {
-                if let Some(fd) = fd {
-                    fds.push(PollFd::from_borrowed_fd(fd, flags));
-                }
-            }
+        let socket_fd = self.driver.socket().as_fd();
+        let pipes = self.driver.pipes();
+        let wanted = [
+            (!socket.is_empty()).then_some((socket_fd, socket)),
+            (!self.stopped).then_some((stop_fd.as_fd(), PollFlags::IN)),
+            pipes.and_then(|p| p.stdin).map(|fd| (fd, PollFlags::OUT)),
+            pipes.and_then(|p| p.stdout).map(|fd| (fd, PollFlags::IN)),
+            pipes.and_then(|p| p.stderr).map(|fd| (fd, PollFlags::IN)),
+        ];
+        // On the stack (a wait comes with every request); places past `count` are not
+        // polled.
+        let mut fds: [PollFd<'_>; 5] =
+            std::array::from_fn(|_| PollFd::from_borrowed_fd(socket_fd, PollFlags::empty()));
+        let mut count = 0;
+        for (fd, flags) in wanted.into_iter().flatten() {
+            fds[count] = PollFd::from_borrowed_fd(fd, flags);
+            count += 1;
         }
         let timeout = turn
             .deadline
             .map(|at| at.saturating_duration_since(Instant::now()))
             .and_then(|left| Timespec::try_from(left).ok());
         // Interrupted or failed: the next turn finds out what there is to do.
-        let _ = poll(&mut fds, timeout.as_ref());
+        let _ = poll(&mut fds[..count], timeout.as_ref());
         // Readiness, a hang-up or an error: the next read or write says which.
         let socket_ready = !socket.is_empty() && !fds[0].revents().is_empty();
-        drop(fds);
         if socket_ready {
             self.driver.readable();
             self.driver.writable();

@@ -10,7 +10,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use serve::{Admission, Roster, ServerConfig, Ticket};
@@ -80,8 +80,8 @@ impl Shared {
     }
 
     /// A connection went idle or busy (what eviction at the cap goes by).
-    pub(crate) fn set_idle(&self, ticket: Ticket, idle: bool) {
-        self.lock().roster.set_idle(ticket, idle, now().instant);
+    pub(crate) fn set_idle(&self, ticket: Ticket, idle: bool, at: Instant) {
+        self.lock().roster.set_idle(ticket, idle, at);
     }
 
     /// Waits until `listener` (if any) is readable, for at most `timeout`. Returns false

@@ -13,12 +13,6 @@ use std::sync::{Mutex, PoisonError};
 pub trait LogSink: Send + Sync {
     /// Takes `text` (complete lines).
     fn log(&self, text: &str);
-
-    /// [`log`](Self::log) for text the caller no longer needs: a sink that queues text can
-    /// keep it rather than copy it (the access line of every request comes this way).
-    fn log_owned(&self, text: String) {
-        self.log(&text);
-    }
 }
 
 /// Discards everything.

@@ -1,5 +1,6 @@
 //! A planned response (`handler::Plan`) put into the core, and its log lines.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::net::SocketAddr;
@@ -29,6 +30,9 @@ pub(crate) enum Queued {
         response: ResponseHead,
     },
 }
+
+/// The log text buffer a thread keeps between requests, at most.
+const KEEP_TEXT: usize = 4 * 1024;
 
 /// Queues `plan` into `core`.
 pub(crate) fn queue(core: &mut ServerConnection, plan: Plan) -> Result<Queued, UsageError> {
@@ -74,7 +78,8 @@ pub(crate) fn queue(core: &mut ServerConnection, plan: Plan) -> Result<Queued, U
 
 /// The plan's own log messages, then the access line in the format the settings ask for (see
 /// [`handler::access_log`]); one call to the sink, so lines of concurrent connections never
-/// interleave. `head` is the request, when one was parsed.
+/// interleave. `head` is the request, when one was parsed. The text is written into a
+/// buffer kept per thread: logging every request allocates nothing.
 pub(crate) fn log_plan(
     config: &ServerConfig,
     peer: SocketAddr,
@@ -83,8 +88,30 @@ pub(crate) fn log_plan(
     head: Option<&RequestHead>,
     plan: &Plan,
 ) {
-    let text = handler::access_log(&config.settings, peer.ip(), wall, request_line, head, plan);
-    if !text.is_empty() {
-        config.log.log_owned(text);
+    thread_local! {
+        static TEXT: RefCell<String> = const { RefCell::new(String::new()) };
+    }
+    let log = |text: &mut String| {
+        let (settings, ip) = (&config.settings, peer.ip());
+        handler::push_access_log(text, settings, ip, wall, request_line, head, plan);
+        if !text.is_empty() {
+            config.log.log(text);
+        }
+    };
+    // A sink that logs through a server of its own on this thread finds the buffer taken.
+    let kept = TEXT.try_with(|kept| {
+        let Ok(mut text) = kept.try_borrow_mut() else {
+            return false;
+        };
+        text.clear();
+        log(&mut text);
+        if text.capacity() > KEEP_TEXT {
+            // A rare long line (a long request line, many messages) is not kept.
+            *text = String::new();
+        }
+        true
+    });
+    if kept != Ok(true) {
+        log(&mut String::new());
     }
 }

@@ -164,7 +164,7 @@ impl Loop {
         let Some((driver, ticket, turn, watched)) = self.slots.get_mut(&key) else {
             return Ok(());
         };
-        *turn = driver.turn();
+        *turn = driver.turn(sys::clock::now());
         if let Some(task) = driver.take_task() {
             let (commands, wake) = (self.commands.clone(), Arc::clone(&self.wake));
             std::thread::spawn(move || {

@@ -163,17 +163,18 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
     /// first, then writes their responses in a burst. A client waiting on several connections
     /// is then woken once for the burst rather than once per response, which on loopback (and
     /// in a VM, where each wake-up of another core is an interrupt) costs more than the write.
-    pub fn turn_holding_output(&mut self) -> Turn {
+    pub fn turn_holding_output(&mut self, at: Now) -> Turn {
         self.hold_output = true;
-        let mut turn = self.turn();
+        let mut turn = self.turn(at);
         self.hold_output = false;
         turn.flush = !turn.done && !self.write_blocked && self.conn.has_output();
         turn
     }
 
-    /// Does everything that can be done now, and says what to wait for.
-    pub fn turn(&mut self) -> Turn {
-        let at = now();
+    /// Does everything that can be done now, and says what to wait for. `at` is the time
+    /// (`sys::clock::now()`): a reactor reads the clock once per poll and turns every ready
+    /// connection with it.
+    pub fn turn(&mut self, at: Now) -> Turn {
         self.conn.handle_timeout(at);
         let mut budget = TURN_BUDGET;
         loop {

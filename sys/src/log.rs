@@ -100,7 +100,7 @@ impl LogWriter {
 
 impl serve::LogSink for LogWriter {
     fn log(&self, text: &str) {
-        let lines = text.matches('\n').count().max(1);
+        let lines = text.bytes().filter(|&b| b == b'\n').count().max(1);
         let first = {
             let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
             if pending.lines + lines > self.capacity {

@@ -33,7 +33,6 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 
 use percent_encoding::percent_decode;
 use protocol::RequestHead;
@@ -41,11 +40,9 @@ use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags};
 use rustix::io::Errno;
 
 use crate::Settings;
-use crate::beneath::{Lookup, into_relative};
+use crate::beneath::Lookup;
 use crate::exchange::{Exchange, Handler};
-use crate::path::{
-    local_path, request_path, strip_query_and_fragment, to_fs_path, translate_decoded,
-};
+use crate::path::{RelPath, local_path, request_path, strip_query_and_fragment};
 use multipart::{Multipart, params};
 
 /// The default `--upload-max`: 1 GiB.
@@ -147,8 +144,7 @@ impl UploadHandler {
         {
             return Err(FORBIDDEN);
         }
-        let translated = translate_decoded(Path::new(""), dir);
-        let rel = to_fs_path(into_relative(translated)).ok_or(FORBIDDEN)?;
+        let rel = RelPath::of_decoded(dir).ok_or(FORBIDDEN)?;
         let fs = Lookup::new(&self.settings).map_err(|_| FORBIDDEN)?;
         fs.open(&rel, OFlags::RDONLY | OFlags::DIRECTORY)
             .map_err(|_| FORBIDDEN)
