@@ -17,7 +17,7 @@ use std::os::fd::BorrowedFd;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serve::{Command, Connection, Ticket};
 use smol::channel::{Receiver, Sender};
@@ -47,8 +47,10 @@ impl Borrow<TcpStream> for Socket {
 enum Woke {
     Readable,
     Writable,
-    /// A pipe, the deadline, or the stop: the next turn sees what changed.
+    /// A pipe or the stop: the next turn sees what changed.
     Other,
+    /// The timer went off (for the deadline it was armed for, or an earlier one).
+    Timer,
     /// The handler's next command.
     Command(Command),
     /// The handler task is over: its channel closed.
@@ -77,6 +79,13 @@ pub(crate) fn serve(
         let mut commands = pin!(None::<Receiver<Command>>);
         // The roster admitted it idle.
         let mut idle = true;
+        // One timer for the task's life, armed for the earliest deadline a turn named since
+        // it last went off. A deadline moving later (each request moves the idle deadline)
+        // leaves it armed: it goes off early once, and the turn after it re-arms it. Arming
+        // a timer tells the reactor thread (a wake-up), so arming one per wait cost more than
+        // the rest of the wait.
+        let mut timer = Timer::never();
+        let mut armed: Option<Instant> = None;
         loop {
             if stop.is_some() && shared.stopping() {
                 stop.set(None);
@@ -102,19 +111,26 @@ pub(crate) fn serve(
             }
             // The wait borrows only the socket and the pipes, the driver not being `Sync` (a
             // handler task's reply channel is in it).
-            let woke = Wait::new(
+            let wait = Wait::new(
                 &driver.socket().0,
                 driver.pipes(),
                 turn,
                 commands.as_mut().as_pin_mut(),
                 stop.as_mut().as_pin_mut(),
-            )
-            .await;
+            );
+            if let Some(deadline) = wait.deadline
+                && armed.is_none_or(|at| deadline < at)
+            {
+                timer.set_at(deadline);
+                armed = Some(deadline);
+            }
+            let woke = wait.with_timer(armed.is_some().then_some(&mut timer)).await;
             match woke {
                 Woke::Readable => driver.readable(),
                 Woke::Writable => driver.writable(),
                 Woke::Command(command) => driver.command(command),
                 Woke::HandlerGone => commands.set(None),
+                Woke::Timer => armed = None,
                 Woke::Other => {}
             }
         }
@@ -139,7 +155,10 @@ struct Wait<'a> {
     /// The script's stdin, stdout and stderr, registered with the reactor for this wait
     /// (boxed: every idle connection would carry the room, and few run a script).
     pipes: Option<Box<[Option<Async<BorrowedFd<'a>>>; 3]>>,
-    timer: Option<Timer>,
+    /// When the task must turn again at the latest.
+    deadline: Option<Instant>,
+    /// The task's timer, armed for `deadline` or earlier (none: nothing to wait for).
+    timer: Option<&'a mut Timer>,
 }
 
 impl<'a> Wait<'a> {
@@ -172,8 +191,15 @@ impl<'a> Wait<'a> {
             commands,
             stop,
             pipes,
-            timer: deadline.map(Timer::at),
+            deadline,
+            timer: None,
         }
+    }
+
+    /// Also ends when `timer` goes off.
+    fn with_timer(mut self, timer: Option<&'a mut Timer>) -> Self {
+        self.timer = timer;
+        self
     }
 }
 
@@ -205,16 +231,20 @@ impl Future for Wait<'_> {
             stderr
                 .as_ref()
                 .is_some_and(|p| p.poll_readable(cx).is_ready()),
-            this.timer
-                .as_mut()
-                .is_some_and(|timer| Pin::new(timer).poll(cx).is_ready()),
             // The stop channel never carries a message: ready means closed.
             this.stop
                 .as_mut()
                 .is_some_and(|stop| stop.as_mut().poll_next(cx).is_ready()),
         ];
         if others.contains(&true) {
-            Poll::Ready(Woke::Other)
+            return Poll::Ready(Woke::Other);
+        }
+        let timer_went_off = this
+            .timer
+            .as_mut()
+            .is_some_and(|timer| Pin::new(&mut **timer).poll(cx).is_ready());
+        if timer_went_off {
+            Poll::Ready(Woke::Timer)
         } else {
             Poll::Pending
         }
