@@ -220,6 +220,14 @@ impl HttpService {
     /// Fires the deadlines due at `now` and finishes left-over work. Calling it early (or
     /// after every poll) is harmless.
     pub fn handle_timeout(&mut self, registry: &Registry, now: Instant) {
+        // The deadlines due at `now` must be due for the turns they cause too: a round's
+        // reading taken before `now` would find them early, re-arm them, and find them due
+        // again, forever.
+        let at = self.now();
+        if at.instant < now {
+            let fresh = sys::clock::now();
+            self.round = Some(Now::new(now.max(fresh.instant), fresh.wall));
+        }
         self.handle_deadlines(registry, now);
         // The round is over: the next poll's events are turned with a new reading.
         self.round = None;

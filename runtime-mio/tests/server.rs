@@ -346,6 +346,66 @@ fn embedded_service_shares_the_poll() {
     assert!(http.is_stopped());
 }
 
+/// A deadline that `handle_timeout` finds due is due for the connection's turn too, even when
+/// the round's clock reading was taken before (events were handled first) or the embedder's
+/// `now` runs ahead: the idle connection closes and the call returns (it used to re-arm the
+/// deadline and pop it again forever).
+#[test]
+fn deadlines_due_at_handle_timeout_fire_whatever_the_round_read() {
+    use mio::{Events, Poll, Token};
+
+    let dir = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut poll = Poll::new().unwrap();
+    let mut http = HttpService::new(
+        listener,
+        Arc::new(config(dir.path(), None)),
+        poll.registry(),
+        Token(100)..Token(110),
+    )
+    .unwrap();
+    let mut client = TcpStream::connect(http.local_addr()).unwrap();
+    client
+        .write_all(b"GET /missing HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut events = Events::with_capacity(16);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // Until the response went out: the connection is then idle, its idle deadline armed.
+    client
+        .set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    let mut answer = Vec::new();
+    while !answer.ends_with(b"</html>\n") {
+        assert!(Instant::now() < deadline, "no answer");
+        poll.poll(&mut events, Some(Duration::from_millis(20)))
+            .unwrap();
+        for event in &events {
+            http.handle_event(poll.registry(), event);
+        }
+        http.handle_timeout(poll.registry(), Instant::now());
+        let mut buf = [0; 4096];
+        if let Ok(n) = client.read(&mut buf) {
+            answer.extend_from_slice(&buf[..n]);
+        }
+    }
+    assert_eq!(http.connections(), 1);
+    // An hour on: every deadline is due. Handled on a thread of its own, so a loop fails
+    // the test instead of hanging it.
+    let done = std::thread::spawn(move || {
+        http.handle_timeout(poll.registry(), Instant::now() + Duration::from_secs(3600));
+        http.connections()
+    });
+    let waited = Instant::now();
+    while !done.is_finished() {
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "handle_timeout never returned"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(done.join().unwrap(), 0, "the idle connection timed out");
+}
+
 /// One server answers the handler's routes and serves files for the rest, on one connection.
 #[test]
 fn handler_routes_and_files_side_by_side() {
