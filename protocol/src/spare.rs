@@ -27,9 +27,9 @@ const KEEP: usize = 64;
 /// An event queue longer than this (a pipelined burst) is freed, not kept.
 const KEEP_EVENTS: usize = 8;
 
-/// The receive buffer kept: room for a first read (the connection's `RECV_FIRST`). One with
-/// less room, or more than twice this (one that took a body), is freed, not kept.
-const KEEP_INPUT: usize = 4 * 1024;
+/// The receive buffer kept: room for a first read. One with less room, or more than four
+/// times this (one that took a body), is freed, not kept.
+const KEEP_INPUT: usize = crate::connection::RECV_FIRST;
 
 /// A response's field list with room for more than this many fields is freed, not kept.
 const KEEP_FIELDS: usize = 32;
@@ -56,7 +56,7 @@ pub(crate) fn take_input() -> Option<BytesMut> {
 pub(crate) fn give_input(mut input: BytesMut) {
     input.clear();
     // Taking back the whole allocation succeeds only when nothing else shares it.
-    if input.capacity() > 0 && input.try_reclaim(KEEP_INPUT) && input.capacity() <= 2 * KEEP_INPUT {
+    if input.capacity() > 0 && input.try_reclaim(KEEP_INPUT) && input.capacity() <= 4 * KEEP_INPUT {
         give(&INPUTS, input);
     }
 }
@@ -167,7 +167,7 @@ mod tests {
         let kept = take_input().expect("kept");
         assert!(kept.is_empty() && kept.capacity() >= KEEP_INPUT);
         // A large one is not kept.
-        give_input(BytesMut::with_capacity(KEEP_INPUT * 4));
+        give_input(BytesMut::with_capacity(KEEP_INPUT * 8));
         give_input(BytesMut::with_capacity(KEEP_INPUT / 4));
         assert!(take_input().is_none());
     }
