@@ -1,7 +1,7 @@
-//! One connection on its own thread: turn the driver, then wait in `poll(2)` for what the
-//! turn names (the socket, the CGI script's pipes, the next deadline, a stop). A blocking
-//! read could not also wait for a pipe, so the socket is non-blocking and everything is
-//! waited for at once.
+//! One connection on its own thread: turn the driver, then wait for what the turn names
+//! (the socket, the CGI script's pipes, the next deadline, a stop). A blocking read could
+//! not also wait for a pipe, so the socket is non-blocking and everything is waited for at
+//! once: in the thread's own epoll set (`wait_set`), or with `poll(2)` while a script runs.
 //!
 //! Your handler runs inline, on this thread, as in Python's `ThreadingHTTPServer`. Each of
 //! its commands goes to the connection, and when the handler waits for an answer that
@@ -11,14 +11,16 @@
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsFd;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use rustix::event::epoll::EventFlags;
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use serve::{Command, Connection, Ticket};
 use sys::clock::now;
 use sys::drive::{Driver, Turn};
 
 use crate::server::Shared;
+use crate::wait_set::WaitSet;
 
 /// Serves the connection on `stream` until it is over.
 pub(crate) fn serve(shared: &Shared, stream: Arc<TcpStream>, peer: SocketAddr, ticket: Ticket) {
@@ -29,6 +31,8 @@ pub(crate) fn serve(shared: &Shared, stream: Arc<TcpStream>, peer: SocketAddr, t
         driver: Driver::new(conn, stream),
         idle: true,
         stopped: false,
+        wait_set: None,
+        no_wait_set: false,
     };
     loop {
         let turn = thread.turn();
@@ -51,7 +55,15 @@ struct Thread<'a> {
     idle: bool,
     /// The stop reached this connection (and the stop pipe is no longer waited on).
     stopped: bool,
+    /// Where the thread waits when only the socket and the stop matter (nearly always).
+    wait_set: Option<WaitSet>,
+    /// The wait set could not be made or changed: this connection waits with `poll(2)`.
+    no_wait_set: bool,
 }
+
+/// The longest single wait: `epoll_wait` takes at most `c_int::MAX` milliseconds; a deadline
+/// further off is simply waited for again.
+const LONGEST_WAIT: Duration = Duration::from_secs(24 * 3600);
 
 impl Thread<'_> {
     fn turn(&mut self) -> Turn {
@@ -90,6 +102,56 @@ impl Thread<'_> {
         if turn.more || self.notice_stop() {
             return;
         }
+        let timeout = turn
+            .deadline
+            .map(|at| {
+                at.saturating_duration_since(Instant::now())
+                    .min(LONGEST_WAIT)
+            })
+            .and_then(|left| Timespec::try_from(left).ok());
+        let socket_ready = match self.wait_in_set(turn, timeout.as_ref()) {
+            Some(ready) => ready,
+            None => self.poll(turn, timeout.as_ref()),
+        };
+        if socket_ready {
+            self.driver.readable();
+            self.driver.writable();
+        }
+        self.notice_stop();
+    }
+
+    /// The wait in the thread's epoll set (made at the first wait), when no script's pipes
+    /// are waited for too. `None` when the set cannot be used: the process is out of
+    /// descriptors, or changing the set failed (then the rest of the connection polls).
+    fn wait_in_set(&mut self, turn: Turn, timeout: Option<&Timespec>) -> Option<bool> {
+        if self.driver.pipes().is_some() || self.no_wait_set {
+            return None;
+        }
+        let stop = self.shared.stop_fd();
+        if self.wait_set.is_none() {
+            self.wait_set = WaitSet::new(stop.as_fd()).ok();
+            self.no_wait_set = self.wait_set.is_none();
+        }
+        let set = self.wait_set.as_mut()?;
+        let mut want = EventFlags::empty();
+        if turn.read {
+            want |= EventFlags::IN;
+        }
+        if turn.write {
+            want |= EventFlags::OUT;
+        }
+        let socket = self.driver.socket().as_fd();
+        let ready = set.wait(socket, want, stop.as_fd(), !self.stopped, timeout).ok();
+        if ready.is_none() {
+            self.wait_set = None;
+            self.no_wait_set = true;
+        }
+        ready
+    }
+
+    /// The wait with `poll(2)`: the socket, the stop pipe and the script's pipes. Returns
+    /// whether the socket reported anything.
+    fn poll(&self, turn: Turn, timeout: Option<&Timespec>) -> bool {
         let mut socket = PollFlags::empty();
         if turn.read {
             socket |= PollFlags::IN;
@@ -107,8 +169,7 @@ impl Thread<'_> {
             pipes.and_then(|p| p.stdout).map(|fd| (fd, PollFlags::IN)),
             pipes.and_then(|p| p.stderr).map(|fd| (fd, PollFlags::IN)),
         ];
-        // On the stack (a wait comes with every request); places past `count` are not
-        // polled.
+        // On the stack; places past `count` are not polled.
         let mut fds: [PollFd<'_>; 5] =
             std::array::from_fn(|_| PollFd::from_borrowed_fd(socket_fd, PollFlags::empty()));
         let mut count = 0;
@@ -116,19 +177,10 @@ impl Thread<'_> {
             fds[count] = PollFd::from_borrowed_fd(fd, flags);
             count += 1;
         }
-        let timeout = turn
-            .deadline
-            .map(|at| at.saturating_duration_since(Instant::now()))
-            .and_then(|left| Timespec::try_from(left).ok());
         // Interrupted or failed: the next turn finds out what there is to do.
-        let _ = poll(&mut fds[..count], timeout.as_ref());
+        let _ = poll(&mut fds[..count], timeout);
         // Readiness, a hang-up or an error: the next read or write says which.
-        let socket_ready = !socket.is_empty() && !fds[0].revents().is_empty();
-        if socket_ready {
-            self.driver.readable();
-            self.driver.writable();
-        }
-        self.notice_stop();
+        !socket.is_empty() && !fds[0].revents().is_empty()
     }
 
     /// Stops the connection once the server stops. Returns whether that happened now.

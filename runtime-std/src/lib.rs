@@ -2,8 +2,9 @@
 //! connection a thread of its own (`ThreadingHTTPServer`), [`HttpServer`] serves one
 //! connection at a time on the calling thread (`HTTPServer`). Everything above the socket
 //! (files, listings, CGI, your own [`Handler`], timeouts, graceful stop, the log) is the
-//! `serve` layer's; each connection thread only waits, with `poll(2)`, for what
-//! [`sys::drive::Driver::turn`] names, and runs your handler inline.
+//! `serve` layer's; each connection thread only waits (in an epoll set of its own, or with
+//! `poll(2)` while a CGI script runs) for what [`sys::drive::Driver::turn`] names, and runs
+//! your handler inline.
 //!
 //! ```no_run
 //! use std::io::{self, Write};
@@ -34,6 +35,7 @@
 
 mod connection;
 mod server;
+mod wait_set;
 
 pub use handler::exchange::{Exchange, Handler};
 pub use server::{HttpServer, StopHandle, ThreadingHttpServer};
