@@ -222,9 +222,10 @@ impl HttpService {
     pub fn handle_timeout(&mut self, registry: &Registry, now: Instant) {
         // The deadlines due at `now` must be due for the turns they cause too: a round's
         // reading taken before `now` would find them early, re-arm them, and find them due
-        // again, forever.
+        // again, forever. (Only then is the clock read again: the turns that write what this
+        // round planned keep its reading, so they need not check deadlines a second time.)
         let at = self.now();
-        if at.instant < now {
+        if at.instant < now && self.timers.next().is_some_and(|due| due <= now) {
             let fresh = sys::clock::now();
             self.round = Some(Now::new(now.max(fresh.instant), fresh.wall));
         }

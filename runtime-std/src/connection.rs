@@ -141,7 +141,9 @@ impl Thread<'_> {
             want |= EventFlags::OUT;
         }
         let socket = self.driver.socket().as_fd();
-        let ready = set.wait(socket, want, stop.as_fd(), !self.stopped, timeout).ok();
+        let ready = set
+            .wait(socket, want, stop.as_fd(), !self.stopped, timeout)
+            .ok();
         if ready.is_none() {
             self.wait_set = None;
             self.no_wait_set = true;

@@ -67,6 +67,10 @@ pub struct Driver<S = TcpStream> {
     read_closed: bool,
     /// Scripts started so far (see [`Driver::scripts_started`]).
     scripts: u64,
+    /// The instant the connection's deadlines were last checked at: a reactor turns a
+    /// connection twice per round with one reading (plan, then write), and the second check
+    /// would find nothing new.
+    checked_at: Option<Instant>,
 }
 
 impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
@@ -83,6 +87,7 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
             hold_output: false,
             read_closed: false,
             scripts: 0,
+            checked_at: None,
         }
     }
 
@@ -175,7 +180,10 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
     /// (`sys::clock::now()`): a reactor reads the clock once per poll and turns every ready
     /// connection with it.
     pub fn turn(&mut self, at: Now) -> Turn {
-        self.conn.handle_timeout(at);
+        if self.checked_at != Some(at.instant) {
+            self.checked_at = Some(at.instant);
+            self.conn.handle_timeout(at);
+        }
         let mut budget = TURN_BUDGET;
         loop {
             let mut progress = self.write(at);

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// Lines the queue holds before text is dropped.
-pub const DEFAULT_CAPACITY: usize = 4096;
+/// Bytes of text the queue holds before lines are dropped (about 4,000 access lines).
+pub const DEFAULT_CAPACITY: usize = 512 * 1024;
 
 /// What the writer thread is told: lines are waiting, or everything so far must be out.
 enum Message {
@@ -25,7 +25,6 @@ enum Message {
 #[derive(Debug, Default)]
 struct Pending {
     text: String,
-    lines: usize,
 }
 
 /// A [`serve::LogSink`] that never blocks.
@@ -50,7 +49,8 @@ impl LogWriter {
         Self::new(io::stderr(), DEFAULT_CAPACITY)
     }
 
-    /// Writes to `out`, holding at most `capacity` lines that wait to be written.
+    /// Writes to `out`, holding at most `capacity` bytes of lines that wait to be written
+    /// (bounded in bytes, so queueing a line never has to count its line breaks).
     pub fn new(out: impl Write + Send + 'static, capacity: usize) -> io::Result<Self> {
         let (wake, messages) = sync_channel(64);
         let pending = Arc::new(Mutex::new(Pending::default()));
@@ -100,17 +100,17 @@ impl LogWriter {
 
 impl serve::LogSink for LogWriter {
     fn log(&self, text: &str) {
-        let lines = text.bytes().filter(|&b| b == b'\n').count().max(1);
         let first = {
             let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-            if pending.lines + lines > self.capacity {
+            if pending.text.len() + text.len() > self.capacity {
                 drop(pending);
+                let lines = text.bytes().filter(|&b| b == b'\n').count().max(1);
                 self.dropped.fetch_add(lines as u64, Ordering::Relaxed);
                 return;
             }
+            let first = pending.text.is_empty();
             pending.text.push_str(text);
-            pending.lines += lines;
-            pending.lines == lines
+            first
         };
         // Only the line that finds the text empty wakes the writer; it gathers the rest.
         if first {
@@ -159,7 +159,6 @@ fn write_out(
             let mut waiting = pending.lock().unwrap_or_else(PoisonError::into_inner);
             // The two buffers trade places: each keeps its capacity for the next batch.
             std::mem::swap(&mut text, &mut waiting.text);
-            waiting.lines = 0;
         }
         let _ = out.write_all(text.as_bytes());
         text.clear();
@@ -201,7 +200,7 @@ mod tests {
     #[test]
     fn lines_arrive_in_order() {
         let out = Shared::default();
-        let log = LogWriter::new(out.clone(), 16).unwrap();
+        let log = LogWriter::new(out.clone(), 1024).unwrap();
         for i in 0..10 {
             log.log(&format!("line {i}\n"));
         }
@@ -231,6 +230,7 @@ mod tests {
 
     #[test]
     fn a_stuck_writer_never_blocks_logging() {
+        // Room for two lines.
         let log = LogWriter::new(Stuck, 4).unwrap();
         let start = std::time::Instant::now();
         for _ in 0..10_000 {
