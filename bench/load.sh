@@ -5,9 +5,10 @@
 # (nginx's autoindex, h2o's dirlisting), the 1 KiB file with `Connection: close`, and the 1 KiB
 # file over keep-alive HTTPS (one self-signed P-256 certificate made here with openssl for every
 # server; each server listens for TLS on its port + 1000; Python only from 3.14, else 0).
-# Prints requests/s per server and workload, and each ratio to nginx, h2o and python.
+# Prints requests/s per server and workload (the median of ROUNDS rounds, each measuring every
+# server back to back), and each ratio to nginx, h2o and python.
 #
-#   bench/load.sh                 # all servers, 10 s per measurement
+#   bench/load.sh                 # all servers, 3 rounds of 10 s per measurement
 #   DURATION=5 RUNTIMES="std mio" bench/load.sh
 #   WORKERS=2 SERVER_CPU=0,1 CLIENT_CPU=0,1 WRK_THREADS=2 bench/load.sh   # two cores each
 #
@@ -19,6 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
 RUNTIMES=${RUNTIMES:-"std smol mio"}
 SERVER_CPU=${SERVER_CPU:-0}
@@ -186,37 +188,48 @@ measure() { # port path [close|tls] -> requests/s (0 when any response was not a
         awk '/Non-2xx/ {bad = 1} /Requests\/sec/ {r = $2} END {print (bad ? 0 : r)}'
 }
 
-declare -A rps
+declare -A rps samples port_of
 port=18080
 servers=(nginx h2o python)
 for r in $RUNTIMES; do servers+=("$r"); done
 [[ " $RUNTIMES " == *" mio "* ]] && servers+=(mio-quiet)
+# Every server runs for the whole measurement (idle while another one is measured), so that
+# within a round each workload meets every server within a minute.
 for server in "${servers[@]}"; do
     port=$((port + 1))
+    port_of[$server]=$port
     case $server in
         nginx) start_nginx "$port" ;;
         h2o) start_h2o "$port" ;;
         python) start_python "$port" ;;
         *) start_ours "$server" "$port" ;;
     esac
+done
+# Rounds of every workload, the servers back to back within a workload; a server's figure is
+# its median over the rounds. This VM's speed drifts by 10-15% within minutes: measured one
+# server after another, a ratio would say as much about the minute as about the servers.
+for _ in $(seq "$ROUNDS"); do
     for w in "${WORKLOADS[@]}"; do
         read -r name path extra <<<"$w"
-        # The quiet row is there for the cost of logging: 1 KiB keep-alive only.
-        [[ $server == *-quiet && $name != 1KiB ]] && continue
-        rps[$server/$name]=$(measure "$port" "$path" "${extra:-}")
+        for server in "${servers[@]}"; do
+            # The quiet row is there for the cost of logging: 1 KiB keep-alive only.
+            [[ $server == *-quiet && $name != 1KiB ]] && continue
+            samples[$server/$name]+="$(measure "${port_of[$server]}" "$path" "${extra:-}") "
+        done
     done
-    if [ "$server" = nginx ]; then
-        kill "$(cat "$work/nginx.pid")"; rm -f "$work/nginx.pid"
-    else
-        # The server, and its TLS twin when it has one.
-        for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-        pids=()
-    fi
+done
+median() {
+    tr ' ' '\n' | grep -v '^$' | sort -n |
+        awk '{ v[NR] = $1 } END { print (NR == 0 ? 0 : NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+for key in "${!samples[@]}"; do
+    rps[$key]=$(echo "${samples[$key]}" | median)
 done
 
 echo
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s, $WORKERS worker(s) per server on cpu $SERVER_CPU, wrk on cpu $CLIENT_CPU, HTTP/1.1 keep-alive"
+echo "median of $ROUNDS rounds (each round: every workload, the servers back to back)"
 printf '\n%-10s %-11s %12s %10s %10s %10s\n' server workload "req/s" "vs nginx" "vs h2o" "vs python"
 for server in "${servers[@]}"; do
     for w in "${WORKLOADS[@]}"; do
