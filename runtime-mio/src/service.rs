@@ -176,6 +176,10 @@ impl HttpService {
 
     /// Handles one event. Returns `false` when the token is not the service's (the event is
     /// yours).
+    ///
+    /// The events of one poll are handled with one reading of the clock, taken at the first
+    /// of them, and the responses they plan are written by the next
+    /// [`handle_timeout`](Self::handle_timeout): call it after each poll's events.
     pub fn handle_event(&mut self, registry: &Registry, event: &mio::event::Event) -> bool {
         let Some(offset) = event
             .token()
@@ -217,8 +221,9 @@ impl HttpService {
             .min()
     }
 
-    /// Fires the deadlines due at `now` and finishes left-over work. Calling it early (or
-    /// after every poll) is harmless.
+    /// Fires the deadlines due at `now`, writes the responses this poll's events planned, and
+    /// finishes left-over work; the next events get a new clock reading. Call it after every
+    /// poll (calling it early is harmless).
     pub fn handle_timeout(&mut self, registry: &Registry, now: Instant) {
         // The deadlines due at `now` must be due for the turns they cause too: a round's
         // reading taken before `now` would find them early, re-arm them, and find them due
