@@ -75,9 +75,11 @@ fn run(args: &Args) -> Result<(), String> {
     config.min_rate =
         (args.min_rate > 0).then(|| serve::MinRate::new(args.min_rate, Duration::from_secs(5)));
     config.shutdown_timeout = timeout(args.shutdown_timeout).unwrap_or(Duration::MAX);
+    // A std connection thread holds its socket and its epoll set.
+    let per_connection = if args.runtime == Runtime::Std { 2 } else { 1 };
     config.max_connections = args
         .max_connections
-        .unwrap_or_else(|| sys::limits::default_max_connections(fd_limit));
+        .unwrap_or_else(|| sys::limits::default_max_connections(fd_limit, per_connection));
     config.log = Arc::clone(&log) as Arc<dyn serve::LogSink>;
     config.trace = args.trace;
     if let Some(dir) = &args.record {

@@ -53,6 +53,7 @@ fn push_ip(out: &mut String, ip: IpAddr) {
 
 /// Appends `n` (below 1000) in decimal.
 fn push_decimal(out: &mut String, n: u16) {
+    debug_assert!(n < 1000, "{n} has more than three digits");
     let digits = [n / 100, n / 10 % 10, n % 10].map(|d| char::from(b'0' + d as u8));
     let skip = match n {
         0..10 => 2,

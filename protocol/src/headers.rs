@@ -364,8 +364,9 @@ impl Headers {
         if self.received().any(|f| named(&f)) {
             // Rare (received heads are read, not edited): the table is shared with the
             // head, so the head and the table of the fields kept are copied.
-            let kept = Self::copied(head, self.received().filter(|f| !named(f)));
-            self.source = kept.source.clone();
+            // Taken, not moved out: `Headers` has a `Drop` (it gives its list back).
+            let mut kept = Self::copied(head, self.received().filter(|f| !named(f)));
+            self.source = std::mem::take(&mut kept.source);
         }
         let appended = self.appended.len();
         self.appended.retain(|(n, _)| !n.eq_ignore_ascii_case(name));

@@ -5,10 +5,13 @@
 //! every connection parks between two requests. Allocating the queues anew for each request
 //! would cost more than the rest of a small exchange's bookkeeping (measured: about 5% of
 //! the server's time per request), so what a parking connection gives back waits here for
-//! the next one served on the same thread, as nginx and h2o recycle their buffers. A thread
-//! keeps at most [`KEEP`] of each kind, and only small ones, so the stash stays a few tens
-//! of KiB however many connections are idle. It is memory reuse only: nothing a connection
-//! does depends on whether its buffers came from here.
+//! the next one served on the same thread, as nginx and h2o recycle their buffers; so do
+//! receive buffers and response field lists. A thread keeps at most [`KEEP`] of each kind,
+//! and only small ones, however many connections are idle: at most about 640 KiB on a
+//! reactor thread that serves many connections (64 receive buffers of 4-8 KiB, 64 field lists
+//! of up to 2 KiB, the queues), and one of each on a thread that serves one connection. It is
+//! memory reuse only: nothing a connection does depends on whether its buffers came from
+//! here.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -27,8 +30,8 @@ const KEEP: usize = 64;
 /// An event queue longer than this (a pipelined burst) is freed, not kept.
 const KEEP_EVENTS: usize = 8;
 
-/// The receive buffer kept: room for a first read. One with less room, or more than four
-/// times this (one that took a body), is freed, not kept.
+/// The receive buffer kept: room for a first read. One with less room, or more than twice
+/// this (one that took a body), is freed, not kept.
 const KEEP_INPUT: usize = crate::connection::RECV_FIRST;
 
 /// A response's field list with room for more than this many fields is freed, not kept.
@@ -49,14 +52,15 @@ pub(crate) fn take_input() -> Option<BytesMut> {
     take(&INPUTS)
 }
 
-/// Keeps a receive buffer for the next connection that reads on this thread, if the
-/// connection was its only user (a request head cut from it may still be alive elsewhere:
-/// then it is left to that head) and it is small. Reusing one also spares the allocation
-/// `bytes` makes the first time a buffer is split (its shared header).
+/// Keeps a receive buffer for the next connection that reads on this thread, if it has room
+/// for a first read (or can take it back: when nothing else shares its allocation) and is
+/// small. A request head cut from it earlier may still share the allocation; their bytes
+/// never overlap, and the room is zeroed before each read. Reusing one also spares the
+/// allocation `bytes` makes the first time a buffer is split (its shared header).
 pub(crate) fn give_input(mut input: BytesMut) {
     input.clear();
     // Taking back the whole allocation succeeds only when nothing else shares it.
-    if input.capacity() > 0 && input.try_reclaim(KEEP_INPUT) && input.capacity() <= 4 * KEEP_INPUT {
+    if input.capacity() > 0 && input.try_reclaim(KEEP_INPUT) && input.capacity() <= 2 * KEEP_INPUT {
         give(&INPUTS, input);
     }
 }
@@ -167,7 +171,7 @@ mod tests {
         let kept = take_input().expect("kept");
         assert!(kept.is_empty() && kept.capacity() >= KEEP_INPUT);
         // A large one is not kept.
-        give_input(BytesMut::with_capacity(KEEP_INPUT * 8));
+        give_input(BytesMut::with_capacity(KEEP_INPUT * 4));
         give_input(BytesMut::with_capacity(KEEP_INPUT / 4));
         assert!(take_input().is_none());
     }

@@ -94,7 +94,7 @@ impl HttpService {
         let Slot::Conn(mut conn) = std::mem::replace(slot, Slot::Taken) else {
             return;
         };
-        let at = self.now();
+        let mut at = self.now();
         let turn = loop {
             let turn = match output {
                 Output::Hold => conn.driver.turn_holding_output(at),
@@ -103,16 +103,18 @@ impl HttpService {
             let Some(task) = conn.driver.take_task() else {
                 break turn;
             };
-            match &self.pool {
-                Some(pool) => {
-                    if pool.submit(task, conn.id, self.outbox.clone()) {
-                        break turn;
-                    }
-                    // The workers are gone: nothing will answer this request.
-                    conn.driver.conn_mut().abort();
+            if let Some(pool) = &self.pool {
+                if pool.submit(task, conn.id, self.outbox.clone()) {
+                    break turn;
                 }
-                // No handler threads: the handler runs here, blocking the loop.
-                None => run_inline(&mut conn.driver, task),
+                // The workers are gone: nothing will answer this request.
+                conn.driver.conn_mut().abort();
+            } else {
+                // No handler threads: the handler runs here, blocking the loop; what follows
+                // reads the clock again.
+                run_inline(&mut conn.driver, task);
+                self.forget_now();
+                at = self.now();
             }
         };
         if turn.done {

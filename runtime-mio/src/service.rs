@@ -14,6 +14,7 @@
 //! }
 //! ```
 
+use std::cell::Cell;
 use std::io;
 use std::net::SocketAddr;
 use std::ops::Range;
@@ -82,10 +83,10 @@ pub struct HttpService {
     pub(crate) accept_retry: Option<Instant>,
     stopping: bool,
     /// The time of this round of events, read once at its first turn and forgotten when the
-    /// round ends (`handle_timeout`, `shutdown`): every connection of one poll is turned with
+    /// round ends (`handle_timeout`, `shutdown`, and `poll_timeout` before the next poll): every connection of one poll is turned with
     /// the same reading, as a reactor passes its poll's time (two clock reads per turn were
     /// 2% of serving a small file).
-    round: Option<Now>,
+    round: Cell<Option<Now>>,
 }
 
 impl HttpService {
@@ -153,7 +154,7 @@ impl HttpService {
             accept_pending: true,
             accept_retry: None,
             stopping: false,
-            round: None,
+            round: Cell::new(None),
         })
     }
 
@@ -210,8 +211,12 @@ impl HttpService {
     /// The earliest instant at which [`handle_timeout`](Self::handle_timeout) has work: a
     /// connection deadline, or now when work is left over from the last turn. Use it as (part
     /// of) your poll timeout.
+    ///
+    /// It also ends the round of events: whatever is handled after the poll it is for reads
+    /// the clock again, even if [`handle_timeout`](Self::handle_timeout) was not called.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
+        self.round.set(None);
         if self.accept_pending || !self.ready.is_empty() {
             return Some(Instant::now());
         }
@@ -231,14 +236,19 @@ impl HttpService {
         // round planned keep its reading, so they need not check deadlines a second time.)
         let at = self.now();
         if at.instant < now && self.timers.next().is_some_and(|due| due <= now) {
+            // An embedder's `now` ahead of the clock is taken as the round's instant, so its
+            // due deadlines fire; the next round, read from the clock, may then be earlier
+            // (the core keeps the latest time it was given).
             let fresh = sys::clock::now();
-            self.round = Some(Now::new(now.max(fresh.instant), fresh.wall));
+            self.round
+                .set(Some(Now::new(now.max(fresh.instant), fresh.wall)));
         }
         self.handle_deadlines(registry, now);
         // The round is over: the next poll's events are turned with a new reading.
-        self.round = None;
+        self.round.set(None);
     }
 
+    /// The deadlines due at `now`, accepting, and the connections left with work.
     fn handle_deadlines(&mut self, registry: &Registry, now: Instant) {
         while let Some((at, id)) = self.timers.pop_due(now) {
             self.on_deadline(registry, at, id);
@@ -268,9 +278,10 @@ impl HttpService {
     /// [`is_stopped`](Self::is_stopped).
     pub fn shutdown(&mut self, registry: &Registry) {
         self.stop_all(registry);
-        self.round = None;
+        self.round.set(None);
     }
 
+    /// Stops accepting and asks every connection to stop (once).
     fn stop_all(&mut self, registry: &Registry) {
         if self.stopping {
             return;
@@ -300,12 +311,19 @@ impl HttpService {
         self.stopping && self.roster.is_empty()
     }
 
-    /// The token of slab slot `key`.
     /// The time of this round (see `round`).
     pub(crate) fn now(&mut self) -> Now {
-        *self.round.get_or_insert_with(sys::clock::now)
+        let now = self.round.get().unwrap_or_else(sys::clock::now);
+        self.round.set(Some(now));
+        now
     }
 
+    /// Ends the round early: the next turn reads the clock (after a handler ran on the loop).
+    pub(crate) fn forget_now(&self) {
+        self.round.set(None);
+    }
+
+    /// The token of slab slot `key`.
     pub(crate) fn token(&self, key: usize) -> Token {
         Token(self.base + FIXED_TOKENS + key)
     }

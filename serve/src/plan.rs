@@ -34,6 +34,11 @@ pub(crate) enum Queued {
 /// The log text buffer a thread keeps between requests, at most.
 const KEEP_TEXT: usize = 4 * 1024;
 
+thread_local! {
+    /// The text of the lines a request logs, kept per thread (see [`log_plan`]).
+    static TEXT: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
 /// Queues `plan` into `core`.
 pub(crate) fn queue(core: &mut ServerConnection, plan: Plan) -> Result<Queued, UsageError> {
     match plan.body {
@@ -88,9 +93,6 @@ pub(crate) fn log_plan(
     head: Option<&RequestHead>,
     plan: &Plan,
 ) {
-    thread_local! {
-        static TEXT: RefCell<String> = const { RefCell::new(String::new()) };
-    }
     let log = |text: &mut String| {
         let (settings, ip) = (&config.settings, peer.ip());
         handler::push_access_log(text, settings, ip, wall, request_line, head, plan);

@@ -69,7 +69,8 @@ pub struct Driver<S = TcpStream> {
     scripts: u64,
     /// The instant the connection's deadlines were last checked at: a reactor turns a
     /// connection twice per round with one reading (plan, then write), and the second check
-    /// would find nothing new.
+    /// would find nothing new, as every deadline a turn arms lies after its instant (one
+    /// armed at it exactly fires at the next turn, through the reactor's timer).
     checked_at: Option<Instant>,
 }
 
@@ -178,7 +179,8 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
 
     /// Does everything that can be done now, and says what to wait for. `at` is the time
     /// (`sys::clock::now()`): a reactor reads the clock once per poll and turns every ready
-    /// connection with it.
+    /// connection with it. (A handler's command and a stop, rare, read the clock
+    /// themselves.)
     pub fn turn(&mut self, at: Now) -> Turn {
         if self.checked_at != Some(at.instant) {
             self.checked_at = Some(at.instant);

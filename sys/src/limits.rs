@@ -20,10 +20,11 @@ pub fn raise_fd_limit() -> u64 {
     getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
 }
 
-/// The default `--max-connections` for a descriptor limit of `fd_limit`: one descriptor per
-/// connection, after the reserve; never below 16.
-pub fn default_max_connections(fd_limit: u64) -> usize {
-    let available = fd_limit.saturating_sub(RESERVED).max(16);
+/// The default `--max-connections` for a descriptor limit of `fd_limit`, when each connection
+/// holds `per_connection` descriptors (the std runtime's threads also hold an epoll set:
+/// 2; otherwise 1), after the reserve; never below 16.
+pub fn default_max_connections(fd_limit: u64, per_connection: u64) -> usize {
+    let available = (fd_limit.saturating_sub(RESERVED) / per_connection.max(1)).max(16);
     usize::try_from(available)
         .unwrap_or(usize::MAX)
         .min(1 << 20)
@@ -35,10 +36,11 @@ mod tests {
 
     #[test]
     fn cap_follows_the_limit() {
-        assert_eq!(default_max_connections(1024), 768);
-        assert_eq!(default_max_connections(65_536), 65_280);
-        assert_eq!(default_max_connections(10), 16);
-        assert_eq!(default_max_connections(u64::MAX), 1 << 20);
+        assert_eq!(default_max_connections(1024, 1), 768);
+        assert_eq!(default_max_connections(1024, 2), 384);
+        assert_eq!(default_max_connections(65_536, 1), 65_280);
+        assert_eq!(default_max_connections(10, 1), 16);
+        assert_eq!(default_max_connections(u64::MAX, 1), 1 << 20);
     }
 
     #[test]
