@@ -33,6 +33,7 @@ pub(crate) fn serve(shared: &Shared, stream: Arc<TcpStream>, peer: SocketAddr, t
         stopped: false,
         wait_set: None,
         no_wait_set: false,
+        waited_idle: false,
     };
     loop {
         let turn = thread.turn();
@@ -59,6 +60,11 @@ struct Thread<'a> {
     wait_set: Option<WaitSet>,
     /// The wait set could not be made or changed: this connection waits with `poll(2)`.
     no_wait_set: bool,
+    /// The connection has waited for a request before. The set is made when it waits for
+    /// its second: a set costs four system calls (make, two registrations, close), more than
+    /// a `poll(2)` saves once, and a connection that serves one request (a client that
+    /// connects per request, `Connection: close`) never waits for another.
+    waited_idle: bool,
 }
 
 /// The longest single wait: `epoll_wait` takes at most `c_int::MAX` milliseconds; a deadline
@@ -120,8 +126,8 @@ impl Thread<'_> {
         self.notice_stop();
     }
 
-    /// The wait in the thread's epoll set (made at the first wait), when no script's pipes
-    /// are waited for too. `None` when the set cannot be used: the process is out of
+    /// The wait in the thread's epoll set (made when the connection waits for its second
+    /// request), when no script's pipes are waited for too. `None` when the set cannot be used: the process is out of
     /// descriptors, or changing the set failed (then the rest of the connection polls).
     fn wait_in_set(&mut self, turn: Turn, timeout: Option<&Timespec>) -> Option<bool> {
         if self.driver.pipes().is_some() || self.no_wait_set {
@@ -129,6 +135,9 @@ impl Thread<'_> {
         }
         let stop = self.shared.stop_fd();
         if self.wait_set.is_none() {
+            if !self.driver.conn().is_idle() || !std::mem::replace(&mut self.waited_idle, true) {
+                return None;
+            }
             self.wait_set = WaitSet::new(stop.as_fd()).ok();
             self.no_wait_set = self.wait_set.is_none();
         }
