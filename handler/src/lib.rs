@@ -138,8 +138,7 @@ pub use encoding::{COMPRESS_MAX, COMPRESS_MIN};
 pub use error_page::send_error;
 pub use listing::list_directory;
 pub use log::{
-    access_log, combined_log_line, format_log_line, push_access_log, push_log_escaped,
-    request_log_message,
+    access_log, combined_log_line, format_log_line, push_log_escaped, request_log_message,
 };
 pub use mime::guess_type;
 pub use path::{origin_form, request_path, to_fs_path, translate_path};

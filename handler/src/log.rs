@@ -112,25 +112,12 @@ pub fn request_log_message(request_line: &[u8], code: u16) -> String {
     s
 }
 
-/// Every line a planned response logs: the plan's own messages, then the access line in the
-/// format of [`Settings::log_format`] (none when [`Settings::quiet`]). `head` is the request,
-/// when one was parsed (the combined format logs its `Referer` and `User-Agent`);
-/// `request_line` is what CPython logs (empty after a 414).
+/// Every line a planned response logs, appended to `text`: the plan's own messages, then the
+/// access line in the format of [`Settings::log_format`] (none when [`Settings::quiet`]).
+/// `head` is the request, when one was parsed (the combined format logs its `Referer` and
+/// `User-Agent`); `request_line` is what CPython logs (empty after a 414). Appended, so a
+/// server logging every request reuses one buffer.
 pub fn access_log(
-    settings: &Settings,
-    client: IpAddr,
-    time: SystemTime,
-    request_line: &[u8],
-    head: Option<&RequestHead>,
-    plan: &Plan,
-) -> String {
-    let mut text = String::new();
-    push_access_log(&mut text, settings, client, time, request_line, head, plan);
-    text
-}
-
-/// [`access_log`], appended to `text`: a server logging every request reuses one buffer.
-pub fn push_access_log(
     text: &mut String,
     settings: &Settings,
     client: IpAddr,

@@ -71,6 +71,21 @@ fn config(dir: &std::path::Path, routes: Option<Arc<dyn Handler>>) -> ServerConf
     config
 }
 
+/// A file service on `listener` in a `Poll` of the test's own, under tokens 100 to 109.
+fn embedded(
+    listener: std::net::TcpListener,
+    dir: &std::path::Path,
+    poll: &mio::Poll,
+) -> HttpService {
+    HttpService::new(
+        listener,
+        Arc::new(config(dir, None)),
+        poll.registry(),
+        mio::Token(100)..mio::Token(110),
+    )
+    .unwrap()
+}
+
 fn echo() -> Arc<dyn Handler> {
     Arc::new(Echo)
 }
@@ -298,13 +313,7 @@ fn embedded_service_shares_the_poll() {
     poll.registry()
         .register(&mut udp, Token(7), Interest::READABLE)
         .unwrap();
-    let mut http = HttpService::new(
-        listener,
-        Arc::new(config(dir.path(), None)),
-        poll.registry(),
-        Token(100)..Token(110),
-    )
-    .unwrap();
+    let mut http = embedded(listener, dir.path(), &poll);
     let addr = http.local_addr();
     let client = std::thread::spawn(move || {
         let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -352,18 +361,12 @@ fn embedded_service_shares_the_poll() {
 /// deadline and pop it again forever).
 #[test]
 fn deadlines_due_at_handle_timeout_fire_whatever_the_round_read() {
-    use mio::{Events, Poll, Token};
+    use mio::{Events, Poll};
 
     let dir = tempfile::tempdir().unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mut poll = Poll::new().unwrap();
-    let mut http = HttpService::new(
-        listener,
-        Arc::new(config(dir.path(), None)),
-        poll.registry(),
-        Token(100)..Token(110),
-    )
-    .unwrap();
+    let mut http = embedded(listener, dir.path(), &poll);
     let mut client = TcpStream::connect(http.local_addr()).unwrap();
     client
         .write_all(b"GET /missing HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -95,7 +95,7 @@ pub(crate) fn log_plan(
 ) {
     let log = |text: &mut String| {
         let (settings, ip) = (&config.settings, peer.ip());
-        handler::push_access_log(text, settings, ip, wall, request_line, head, plan);
+        handler::access_log(text, settings, ip, wall, request_line, head, plan);
         if !text.is_empty() {
             config.log.log(text);
         }
