@@ -23,9 +23,17 @@
 //! The cache is per thread (no lock on the hot path) and small: [`CAPACITY`] files, the least
 //! recently used one closed first, and an entry not used for [`IDLE`] is closed on the next
 //! lookup, so a deleted file's space is given back.
+//!
+//! A reactor may plan a round of requests under [`with_shared_looks`]: there one `statx` of a
+//! path answers the requests for it that follow, as long as no byte has reached a connection
+//! of this thread since ([`protocol::arrivals`]). Each of those requests was then complete
+//! before the look, so the look saw the file as it was after the request was sent: a change
+//! made before the client asked is always seen. (h2o trusts one look for a whole turn of its
+//! loop, including requests read after it.)
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fs::File;
+use std::num::NonZeroU64;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -211,6 +219,62 @@ struct Entry {
     open: OpenFile,
     used: SystemTime,
     tick: u64,
+    /// When the path was last seen to lead to `open` unchanged.
+    looked: Option<Look>,
+}
+
+/// A moment of a round of shared looks (see [`with_shared_looks`]): a look taken at one is
+/// good for every request planned at the same one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Look {
+    round: NonZeroU64,
+    arrivals: u64,
+}
+
+thread_local! {
+    /// The round of shared looks this thread is in, if any.
+    static ROUND: Cell<Option<NonZeroU64>> = const { Cell::new(None) };
+    /// The last round number given out on this thread.
+    static ROUNDS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Runs `f` (a reactor planning the requests it has just read) with file looks shared: a
+/// `statx` taken for one request answers the next requests for the same path planned in `f`
+/// on this thread, until a byte reaches a connection of this thread or a file is written here
+/// ([`forget_looks`]). Outside of it (and on threads that plan requests other threads
+/// received, which must not call it) every request takes its own look.
+pub fn with_shared_looks<R>(f: impl FnOnce() -> R) -> R {
+    /// Puts back the round `f` was called in, even if it unwinds.
+    struct Restore(Option<NonZeroU64>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ROUND.set(self.0);
+        }
+    }
+    let _restore = Restore(ROUND.replace(Some(next_round())));
+    f()
+}
+
+/// Ends this thread's round of shared looks (a file was written here): the next request takes
+/// a look of its own.
+pub(crate) fn forget_looks() {
+    if ROUND.get().is_some() {
+        ROUND.set(Some(next_round()));
+    }
+}
+
+fn next_round() -> NonZeroU64 {
+    let n = ROUNDS.get().wrapping_add(1).max(1);
+    ROUNDS.set(n);
+    NonZeroU64::new(n).unwrap_or(NonZeroU64::MIN)
+}
+
+/// The moment now, inside a round of shared looks.
+fn look_now() -> Option<Look> {
+    Some(Look {
+        round: ROUND.get()?,
+        arrivals: protocol::arrivals(),
+    })
 }
 
 #[derive(Default)]
@@ -233,14 +297,17 @@ pub(crate) fn get(fs: &Lookup, rel: &Path, now: SystemTime) -> Option<OpenFile> 
             cache.expire(now);
         }
         let i = cache.position(fs.root(), rel)?;
-        let current = stat_path(fs, rel);
-        if current != Some(cache.entries[i].open.version) {
+        let look = look_now();
+        let entry = &cache.entries[i];
+        let seen = look.is_some() && entry.looked == look;
+        if !seen && stat_path(fs, rel) != Some(entry.open.version) {
             cache.entries.swap_remove(i);
             return None;
         }
         cache.tick += 1;
         let tick = cache.tick;
         let entry = &mut cache.entries[i];
+        entry.looked = look;
         entry.used = now;
         entry.tick = tick;
         entry.open.keep_content(now);
@@ -261,6 +328,8 @@ pub(crate) fn put(fs: &Lookup, rel: &Path, mut open: OpenFile, now: SystemTime) 
             open: open.clone(),
             used: now,
             tick: cache.tick,
+            // Opened and measured just now.
+            looked: look_now(),
         };
         if let Some(i) = cache.position(&entry.root, &entry.rel) {
             cache.entries[i] = entry;
@@ -310,4 +379,37 @@ fn stat_path(fs: &Lookup, rel: &[u8]) -> Option<Version> {
     )
     .ok()
     .map(|st| Version::of(&st))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a connection takes bytes in at an instant"
+    )]
+    fn a_round_ends_with_its_closure_a_write_or_an_arrival() {
+        assert_eq!(look_now(), None);
+        with_shared_looks(|| {
+            let first = look_now();
+            assert!(first.is_some());
+            assert_eq!(look_now(), first);
+            forget_looks();
+            let second = look_now();
+            assert!(second.is_some() && second != first);
+            let now = std::time::Instant::now();
+            protocol::ServerConnection::new(Arc::default(), now).receive(b"G", now);
+            assert_ne!(look_now(), second);
+        });
+        assert_eq!(look_now(), None);
+    }
+
+    #[test]
+    fn a_round_that_unwinds_is_over() {
+        let unwound = std::panic::catch_unwind(|| with_shared_looks(|| panic!("planning failed")));
+        assert!(unwound.is_err());
+        assert_eq!(look_now(), None);
+    }
 }

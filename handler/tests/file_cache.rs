@@ -11,18 +11,25 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use handler::{Plan, PlanBody, RequestContext, Settings, plan_request};
+use handler::{PlanBody, RequestContext, Settings, plan_request};
+use protocol::RequestHead;
 use support::{parse_head, wire};
 
-fn get(settings: &Settings, target: &str) -> Plan {
+/// A request for `target`, as it arrives.
+fn arrive(target: &str) -> RequestHead {
     let raw = format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n");
-    let ctx = RequestContext::new("10.1.2.3:5555".parse().unwrap(), SystemTime::now());
-    plan_request(settings, &parse_head(raw.as_bytes()), &ctx)
+    parse_head(raw.as_bytes())
 }
 
 /// Status, body, and whether the body came from memory.
 fn fetch(settings: &Settings, target: &str) -> (u16, Vec<u8>, bool) {
-    let plan = get(settings, target);
+    answer(settings, &arrive(target))
+}
+
+/// [`fetch`] for a request that arrived earlier.
+fn answer(settings: &Settings, head: &RequestHead) -> (u16, Vec<u8>, bool) {
+    let ctx = RequestContext::new("10.1.2.3:5555".parse().unwrap(), SystemTime::now());
+    let plan = plan_request(settings, head, &ctx);
     let status = plan.head.status;
     let from_memory = matches!(plan.body, PlanBody::Bytes(_));
     let wire = wire(plan);
@@ -134,4 +141,36 @@ fn two_served_directories_do_not_share_entries() {
         assert_eq!(fetch(&sa, "/f.txt").1, b"from a");
         assert_eq!(fetch(&sb, "/f.txt").1, b"from b");
     }
+}
+
+#[test]
+fn in_a_round_of_shared_looks_a_look_answers_until_a_byte_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = served(dir.path());
+    let path = dir.path().join("page.txt");
+    let replace = |content: &[u8]| {
+        let tmp = dir.path().join("page.tmp");
+        fs::write(&tmp, content).unwrap();
+        fs::rename(&tmp, &path).unwrap();
+    };
+    fs::write(&path, b"version one").unwrap();
+    // Two requests arrive, then a reactor plans them.
+    let (first, second) = (arrive("/page.txt"), arrive("/page.txt"));
+    handler::with_shared_looks(|| {
+        assert_eq!(answer(&settings, &first).1, b"version one");
+        // Nothing arrived since the look: the second request was sent before it, and the
+        // look answers it (the file it saw is open still).
+        replace(b"version two");
+        assert_eq!(answer(&settings, &second).1, b"version one");
+        // A request that arrives now may have been sent after the change.
+        assert_eq!(fetch(&settings, "/page.txt").1, b"version two");
+    });
+    // Outside a round every request takes its own look.
+    replace(b"version 3!!");
+    assert_eq!(fetch(&settings, "/page.txt").1, b"version 3!!");
+    handler::with_shared_looks(|| {
+        // A new round does not trust the last one's look.
+        replace(b"version 4!!");
+        assert_eq!(fetch(&settings, "/page.txt").1, b"version 4!!");
+    });
 }

@@ -144,6 +144,7 @@ impl ServerConnection {
         if self.is_closed() || data.is_empty() {
             return;
         }
+        crate::arrivals::arrived();
         self.input.extend_from_slice(data);
         self.input_peak = self.input_peak.max(self.input.capacity());
         self.after_receive();
@@ -177,6 +178,9 @@ impl ServerConnection {
         let Some(base) = self.recv_base.take() else {
             return;
         };
+        if n > 0 {
+            crate::arrivals::arrived();
+        }
         self.recv_filled = n > 0 && base + n >= self.input.len();
         if base == 0 && n == 0 {
             // A read that found nothing on an empty buffer (the usual last read of an idle

@@ -222,6 +222,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod arrivals;
 mod ascii;
 pub mod body;
 mod config;
@@ -242,6 +243,7 @@ pub mod testing;
 mod timer;
 mod transmit;
 
+pub use arrivals::arrivals;
 pub use config::{Config, Limits, ParseMode, Timeouts};
 pub use connection::ServerConnection;
 pub use error::{RequestError, UsageError};

@@ -38,17 +38,39 @@ enum Output {
 
 impl HttpService {
     /// A readiness event for slab slot `key`: a socket, or a pipe of a connection's script.
+    ///
+    /// A socket is read at once, and the requests read are planned by
+    /// [`plan_read_ahead`](Self::plan_read_ahead) once every event of the poll was handled.
     pub(crate) fn on_ready(&mut self, registry: &Registry, key: usize, ready: Ready) {
+        let at = self.now();
         let owner = match self.slots.get_mut(key) {
             Some(Slot::Conn(conn)) => {
                 conn.ready(ready);
-                key
+                conn.driver.read_ahead(at);
+                self.unplanned.push(conn.id);
+                return;
             }
             // The script's pipes are pumped on every turn of their connection.
             Some(&mut Slot::Pipe { owner }) => owner,
             _ => return,
         };
         self.drive_with(registry, owner, Output::Hold);
+    }
+
+    /// Turns the connections this poll's events read from: they plan the requests read, each
+    /// file looked at once for all of them (`handler::with_shared_looks`: every one of these
+    /// requests arrived before the look), and queue the responses, which are written after
+    /// (the `ready` list).
+    pub(crate) fn plan_read_ahead(&mut self, registry: &Registry) {
+        let mut unplanned = std::mem::take(&mut self.unplanned);
+        handler::with_shared_looks(|| {
+            for id in unplanned.drain(..) {
+                if matches!(self.slots.get(id.key), Some(Slot::Conn(c)) if c.id == id) {
+                    self.drive_with(registry, id.key, Output::Hold);
+                }
+            }
+        });
+        self.unplanned = unplanned;
     }
 
     /// A command from the handler task of connection `id`. Commands of a connection that is

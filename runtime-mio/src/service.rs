@@ -75,8 +75,11 @@ pub struct HttpService {
     pub(crate) outbox: Outbox,
     /// The handler workers; `None` runs handlers on the loop.
     pub(crate) pool: Option<Pool>,
-    /// Connections that ran out of turn budget with work left (no edge will come for it).
+    /// Connections that ran out of turn budget with work left (no edge will come for it),
+    /// or that planned responses to write.
     pub(crate) ready: Vec<ConnId>,
+    /// Connections this poll's events read from, whose requests are still to be planned.
+    pub(crate) unplanned: Vec<ConnId>,
     /// Accepting should be tried again (an accept budget ran out).
     pub(crate) accept_pending: bool,
     /// Accepting failed for lack of descriptors: retry then.
@@ -150,6 +153,7 @@ impl HttpService {
             },
             pool,
             ready: Vec::new(),
+            unplanned: Vec::new(),
             // Connections may already wait in the backlog.
             accept_pending: true,
             accept_retry: None,
@@ -179,8 +183,9 @@ impl HttpService {
     /// yours).
     ///
     /// The events of one poll are handled with one reading of the clock, taken at the first
-    /// of them, and the responses they plan are written by the next
-    /// [`handle_timeout`](Self::handle_timeout): call it after each poll's events.
+    /// of them. A socket is read here; the requests read are planned, and the responses
+    /// written, by the next [`handle_timeout`](Self::handle_timeout): call it after each
+    /// poll's events.
     pub fn handle_event(&mut self, registry: &Registry, event: &mio::event::Event) -> bool {
         let Some(offset) = event
             .token()
@@ -217,7 +222,7 @@ impl HttpService {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.round.set(None);
-        if self.accept_pending || !self.ready.is_empty() {
+        if self.accept_pending || !self.ready.is_empty() || !self.unplanned.is_empty() {
             return Some(Instant::now());
         }
         [self.timers.next(), self.accept_retry]
@@ -226,9 +231,9 @@ impl HttpService {
             .min()
     }
 
-    /// Fires the deadlines due at `now`, writes the responses this poll's events planned, and
-    /// finishes left-over work; the next events get a new clock reading. Call it after every
-    /// poll (calling it early is harmless).
+    /// Fires the deadlines due at `now`, plans the requests this poll's events read and
+    /// writes the responses, and finishes left-over work; the next events get a new clock
+    /// reading. Call it after every poll (calling it early is harmless).
     pub fn handle_timeout(&mut self, registry: &Registry, now: Instant) {
         // The deadlines due at `now` must be due for the turns they cause too: a round's
         // reading taken before `now` would find them early, re-arm them, and find them due
@@ -261,6 +266,7 @@ impl HttpService {
             self.accept_pending = false;
             self.accept(registry);
         }
+        self.plan_read_ahead(registry);
         for id in std::mem::take(&mut self.ready) {
             if matches!(self.slots.get(id.key), Some(Slot::Conn(c)) if c.id == id) {
                 self.drive(registry, id.key);

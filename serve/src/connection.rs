@@ -141,6 +141,24 @@ impl Connection {
 
     /// `n` bytes were read into [`recv_buf`](Self::recv_buf) (`0` just returns the room).
     pub fn handle_recv(&mut self, n: usize, now: Now) {
+        self.take_recv(n, now, true);
+    }
+
+    /// As [`handle_recv`](Self::handle_recv), except that the requests the bytes complete
+    /// are not planned yet: [`plan_received`](Self::plan_received) (or any later call that
+    /// takes input, output progress or time in) plans them. A reactor reads every ready
+    /// connection of a poll before it plans any, so that planning can share what it looks
+    /// up (see `handler::with_shared_looks`). Over TLS the requests are planned at once.
+    pub fn handle_recv_unplanned(&mut self, n: usize, now: Now) {
+        self.take_recv(n, now, false);
+    }
+
+    /// Plans the requests [`handle_recv_unplanned`](Self::handle_recv_unplanned) left.
+    pub fn plan_received(&mut self) {
+        self.process();
+    }
+
+    fn take_recv(&mut self, n: usize, now: Now, plan: bool) {
         self.tick(now);
         if self.tls.is_some() {
             self.tls_receive(None, n);
@@ -163,7 +181,9 @@ impl Connection {
         }
         self.core.commit_recv(n, now.instant);
         self.pace.received(n, now.instant);
-        self.process();
+        if plan {
+            self.process();
+        }
         if n == 0 {
             self.park();
         }

@@ -13,7 +13,7 @@ use serve::{Command, Connection, HandlerTask, Io, Now};
 
 use crate::clock::now;
 use crate::script::{Pipes, Script};
-use crate::socket::{Flushed, Received, flush, receive};
+use crate::socket::{Flushed, Received, flush, receive, receive_unplanned};
 
 /// Rounds of work one turn may take before it yields, so one busy connection cannot starve
 /// the others of a shared loop.
@@ -65,6 +65,8 @@ pub struct Driver<S = TcpStream> {
     hold_output: bool,
     /// The peer's end of stream was reported (see [`Driver::read_closed`]).
     read_closed: bool,
+    /// [`Driver::read_ahead`] took bytes in that the next turn plans.
+    unplanned: bool,
     /// Scripts started so far (see [`Driver::scripts_started`]).
     scripts: u64,
     /// The instant the connection's deadlines were last checked at: a reactor turns a
@@ -87,6 +89,7 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
             write_blocked: false,
             hold_output: false,
             read_closed: false,
+            unplanned: false,
             scripts: 0,
             checked_at: None,
         }
@@ -164,6 +167,22 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
         self.conn.stop(now());
     }
 
+    /// One read if the socket is readable, the requests it completes left for the next turn
+    /// to plan: a reactor reads every ready connection of a poll, then turns them, so that
+    /// planning them can share the looks at the files they ask for (`handler::with_shared_looks`).
+    /// Later bytes are read by the turns, as usual.
+    pub fn read_ahead(&mut self, at: Now) {
+        if !self.can_read || !self.conn.wants_read() || self.conn.is_closed() {
+            return;
+        }
+        self.unplanned = true;
+        match receive_unplanned(&mut self.conn, self.socket.borrow(), at) {
+            Received::Bytes => {}
+            Received::Drained if self.read_closed => {}
+            Received::Drained | Received::Ended | Received::Blocked => self.can_read = false,
+        }
+    }
+
     /// [`turn`](Self::turn), except that what the turn queues is not written yet
     /// ([`Turn::flush`] says so): a reactor reads and plans every ready connection of one poll
     /// first, then writes their responses in a burst. A client waiting on several connections
@@ -185,6 +204,9 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
         if self.checked_at != Some(at.instant) {
             self.checked_at = Some(at.instant);
             self.conn.handle_timeout(at);
+        }
+        if std::mem::take(&mut self.unplanned) {
+            self.conn.plan_received();
         }
         let mut budget = TURN_BUDGET;
         loop {

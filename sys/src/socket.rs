@@ -167,6 +167,22 @@ pub enum Received {
 /// One read from `socket` straight into the connection's buffer (no copy). Call it only
 /// while [`Connection::wants_read`]. `at` is when the caller's turn began.
 pub fn receive(conn: &mut Connection, socket: &TcpStream, at: Now) -> Received {
+    read_once(conn, socket, at, Connection::handle_recv)
+}
+
+/// [`receive`], leaving the requests the bytes complete for
+/// [`Connection::plan_received`] (see [`Connection::handle_recv_unplanned`]).
+pub fn receive_unplanned(conn: &mut Connection, socket: &TcpStream, at: Now) -> Received {
+    read_once(conn, socket, at, Connection::handle_recv_unplanned)
+}
+
+/// One read, the bytes (or the room, after an error) handed back with `take`.
+fn read_once(
+    conn: &mut Connection,
+    socket: &TcpStream,
+    at: Now,
+    take: fn(&mut Connection, usize, Now),
+) -> Received {
     loop {
         let buf = conn.recv_buf();
         let room = buf.len();
@@ -179,7 +195,7 @@ pub fn receive(conn: &mut Connection, socket: &TcpStream, at: Now) -> Received {
                 return Received::Ended;
             }
             Ok(n) => {
-                conn.handle_recv(n, at);
+                take(conn, n, at);
                 return if n < room {
                     Received::Drained
                 } else {
@@ -189,7 +205,7 @@ pub fn receive(conn: &mut Connection, socket: &TcpStream, at: Now) -> Received {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 // The room taken for the read goes back before anything else happens.
-                conn.handle_recv(0, at);
+                take(conn, 0, at);
                 if e.kind() == io::ErrorKind::WouldBlock {
                     return Received::Blocked;
                 }

@@ -490,6 +490,40 @@ fn curl_resume(rt: &'static str) {
     env.finish();
 }
 
+/// Kept-alive connections taking turns, the file replaced (same size, same mtime, another
+/// inode) after each response: the next request, on another connection, gets the new file. A
+/// reactor that shares one look at a file among the requests of one poll must not share it
+/// with a request sent after the change.
+fn replaced_between_two_connections(rt: &'static str) {
+    let fx = Fixture::new();
+    let server = Server::start(rt, &fx.root, &["-p", "HTTP/1.1"]);
+    let path = fx.path("turns.txt");
+    let mtime = SystemTime::UNIX_EPOCH + Duration::from_secs(fixture::MTIME_UNIX);
+    let replace = |n: usize| {
+        let tmp = fx.path("turns.tmp");
+        std::fs::write(&tmp, format!("version {n}")).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&tmp)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+    };
+    replace(0);
+    let mut conns: Vec<Conn> = (0..3).map(|_| Conn::open(server.addr)).collect();
+    for n in 0..9 {
+        let conn = &mut conns[n % 3];
+        conn.send(b"GET /turns.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+        let r = conn.read_response(false);
+        assert_eq!(r.code, 200);
+        assert_eq!(r.text(), format!("version {n}"));
+        replace(n + 1);
+    }
+    drop(conns);
+    server.stop_clean();
+}
+
 runtime_suite!([
     single_ranges,
     multipart,
@@ -497,6 +531,7 @@ runtime_suite!([
     etag_and_preconditions,
     if_range,
     changed_file_new_etag,
+    replaced_between_two_connections,
     compat_has_none_of_it,
     charset,
     curl_resume,

@@ -430,6 +430,8 @@ impl<'d> Temp<'d> {
 
     /// Moves the file to `name`: `Ok(true)` when it replaced one.
     fn commit(mut self, name: &[u8], overwrite: bool) -> Result<bool, Refusal> {
+        // Whatever the outcome, a look taken before it is not trusted after it.
+        crate::file_cache::forget_looks();
         let target = std::ffi::OsStr::from_bytes(name);
         let conflict = Refusal(409, "File exists");
         let result = match rustix::fs::renameat_with(
