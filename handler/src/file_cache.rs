@@ -244,11 +244,12 @@ thread_local! {
 /// ([`forget_looks`]). Outside of it (and on threads that plan requests other threads
 /// received, which must not call it) every request takes its own look.
 pub fn with_shared_looks<R>(f: impl FnOnce() -> R) -> R {
-    /// Puts back the round `f` was called in, even if it unwinds.
+    /// Ends the round, even if `f` unwinds; a round `f` was called in goes on as a new one
+    /// (a file written in `f` must end that one's looks too).
     struct Restore(Option<NonZeroU64>);
     impl Drop for Restore {
         fn drop(&mut self) {
-            ROUND.set(self.0);
+            ROUND.set(self.0.map(|_| next_round()));
         }
     }
     let _restore = Restore(ROUND.replace(Some(next_round())));
@@ -402,6 +403,16 @@ mod tests {
             let now = std::time::Instant::now();
             protocol::ServerConnection::new(Arc::default(), now).receive(b"G", now);
             assert_ne!(look_now(), second);
+        });
+        assert_eq!(look_now(), None);
+    }
+
+    #[test]
+    fn a_round_around_another_goes_on_as_a_new_one() {
+        with_shared_looks(|| {
+            let outer = look_now();
+            with_shared_looks(|| assert_ne!(look_now(), outer));
+            assert!(look_now().is_some() && look_now() != outer);
         });
         assert_eq!(look_now(), None);
     }

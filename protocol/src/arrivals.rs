@@ -1,4 +1,5 @@
-//! How many times bytes from a peer reached a connection on this thread.
+//! How many times bytes from a peer (or its end of stream) reached a connection on this
+//! thread.
 //!
 //! A layer above the core can take the count at some moment and compare it later: if it has
 //! not moved, every request the thread has seen by then was complete before that moment,
@@ -14,8 +15,9 @@ thread_local! {
 
 /// How many times bytes from a peer reached a [`ServerConnection`](crate::ServerConnection)
 /// on this thread ([`receive`](crate::ServerConnection::receive) or
-/// [`commit_recv`](crate::ServerConnection::commit_recv) with at least one byte). Only its
-/// changes mean anything.
+/// [`commit_recv`](crate::ServerConnection::commit_recv) with at least one byte), or its end
+/// did ([`receive_eof`](crate::ServerConnection::receive_eof)). Only its changes mean
+/// anything.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -32,7 +34,7 @@ pub fn arrivals() -> u64 {
     ARRIVALS.with(Cell::get)
 }
 
-/// Bytes reached a connection on this thread.
+/// Bytes, or the end of stream, reached a connection on this thread.
 pub(crate) fn arrived() {
     ARRIVALS.with(|count| count.set(count.get().wrapping_add(1)));
 }

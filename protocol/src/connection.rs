@@ -218,6 +218,8 @@ impl ServerConnection {
         if self.is_closed() || self.peer_eof {
             return;
         }
+        // The end can complete a request (in compat mode, a head cut short by it).
+        crate::arrivals::arrived();
         self.peer_eof = true;
         match self.machine.read() {
             ReadState::Head => self.eof_at_head(),

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
-use serve::Ticket;
+use serve::{Roster, Ticket};
 use sys::drive::Driver;
 
 use crate::drive::Ready;
@@ -50,6 +50,16 @@ impl Conn {
             idle: true,
             pipes: None,
             writable: false,
+        }
+    }
+
+    /// Tells the roster when the connection starts or stops sitting between requests (an
+    /// idle one is closed first when the server is full).
+    pub(crate) fn note_idle(&mut self, roster: &mut Roster<ConnId>, at: Instant) {
+        let idle = self.driver.conn().is_idle();
+        if idle != self.idle {
+            self.idle = idle;
+            roster.set_idle(self.ticket, idle, at);
         }
     }
 

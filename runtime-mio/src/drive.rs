@@ -40,14 +40,17 @@ impl HttpService {
     /// A readiness event for slab slot `key`: a socket, or a pipe of a connection's script.
     ///
     /// A socket is read at once, and the requests read are planned by
-    /// [`plan_read_ahead`](Self::plan_read_ahead) once every event of the poll was handled.
+    /// [`plan_polled`](Self::plan_polled) once every event of the poll was handled.
     pub(crate) fn on_ready(&mut self, registry: &Registry, key: usize, ready: Ready) {
         let at = self.now();
         let owner = match self.slots.get_mut(key) {
             Some(Slot::Conn(conn)) => {
                 conn.ready(ready);
                 conn.driver.read_ahead(at);
-                self.unplanned.push(conn.id);
+                // A connection with a request read is busy from now on: were the server full,
+                // an accept before the planning must not close it as idle.
+                conn.note_idle(&mut self.roster, at.instant);
+                self.polled.push(conn.id);
                 return;
             }
             // The script's pipes are pumped on every turn of their connection.
@@ -57,20 +60,22 @@ impl HttpService {
         self.drive_with(registry, owner, Output::Hold);
     }
 
-    /// Turns the connections this poll's events read from: they plan the requests read, each
-    /// file looked at once for all of them (`handler::with_shared_looks`: every one of these
-    /// requests arrived before the look), and queue the responses, which are written after
-    /// (the `ready` list).
-    pub(crate) fn plan_read_ahead(&mut self, registry: &Registry) {
-        let mut unplanned = std::mem::take(&mut self.unplanned);
+    /// Turns the connections this poll's events named: they plan the requests read ahead,
+    /// each file looked at once for all of them (`handler::with_shared_looks`: every one of
+    /// these requests arrived before the look), and queue the responses, which are written
+    /// after (the `ready` list). Nothing in here writes, and no handler's command is applied,
+    /// so no request is planned in the round that arrived after it began; files are written
+    /// by handlers on the pool's threads, or inline, which ends the round.
+    pub(crate) fn plan_polled(&mut self, registry: &Registry) {
+        let mut polled = std::mem::take(&mut self.polled);
         handler::with_shared_looks(|| {
-            for id in unplanned.drain(..) {
+            for id in polled.drain(..) {
                 if matches!(self.slots.get(id.key), Some(Slot::Conn(c)) if c.id == id) {
                     self.drive_with(registry, id.key, Output::Hold);
                 }
             }
         });
-        self.unplanned = unplanned;
+        self.polled = polled;
     }
 
     /// A command from the handler task of connection `id`. Commands of a connection that is
@@ -158,11 +163,7 @@ impl HttpService {
             self.ready.push(conn.id);
         }
         conn.armed = self.timers.arm(conn.id, conn.armed, turn.deadline);
-        let idle = conn.driver.conn().is_idle();
-        if idle != conn.idle {
-            conn.idle = idle;
-            self.roster.set_idle(conn.ticket, idle, at.instant);
-        }
+        conn.note_idle(&mut self.roster, at.instant);
         self.slots[key] = Slot::Conn(conn);
     }
 

@@ -78,8 +78,9 @@ pub struct HttpService {
     /// Connections that ran out of turn budget with work left (no edge will come for it),
     /// or that planned responses to write.
     pub(crate) ready: Vec<ConnId>,
-    /// Connections this poll's events read from, whose requests are still to be planned.
-    pub(crate) unplanned: Vec<ConnId>,
+    /// Connections this poll's events named (read ahead if readable), to be turned by
+    /// `handle_timeout`, which plans their requests.
+    pub(crate) polled: Vec<ConnId>,
     /// Accepting should be tried again (an accept budget ran out).
     pub(crate) accept_pending: bool,
     /// Accepting failed for lack of descriptors: retry then.
@@ -153,7 +154,7 @@ impl HttpService {
             },
             pool,
             ready: Vec::new(),
-            unplanned: Vec::new(),
+            polled: Vec::new(),
             // Connections may already wait in the backlog.
             accept_pending: true,
             accept_retry: None,
@@ -214,15 +215,16 @@ impl HttpService {
     }
 
     /// The earliest instant at which [`handle_timeout`](Self::handle_timeout) has work: a
-    /// connection deadline, or now when work is left over from the last turn. Use it as (part
-    /// of) your poll timeout.
+    /// connection deadline, or now when events were handled since (their requests wait to be
+    /// planned) or work is left over from the last turn. Use it as (part of) your poll
+    /// timeout.
     ///
     /// It also ends the round of events: whatever is handled after the poll it is for reads
     /// the clock again, even if [`handle_timeout`](Self::handle_timeout) was not called.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.round.set(None);
-        if self.accept_pending || !self.ready.is_empty() || !self.unplanned.is_empty() {
+        if self.accept_pending || !self.ready.is_empty() || !self.polled.is_empty() {
             return Some(Instant::now());
         }
         [self.timers.next(), self.accept_retry]
@@ -262,11 +264,12 @@ impl HttpService {
             self.accept_retry = None;
             self.accept_pending = true;
         }
+        // Before accepting: the connections read from are busy, not idle ones to evict.
+        self.plan_polled(registry);
         if self.accept_pending {
             self.accept_pending = false;
             self.accept(registry);
         }
-        self.plan_read_ahead(registry);
         for id in std::mem::take(&mut self.ready) {
             if matches!(self.slots.get(id.key), Some(Slot::Conn(c)) if c.id == id) {
                 self.drive(registry, id.key);

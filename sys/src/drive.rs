@@ -172,15 +172,7 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
     /// planning them can share the looks at the files they ask for (`handler::with_shared_looks`).
     /// Later bytes are read by the turns, as usual.
     pub fn read_ahead(&mut self, at: Now) {
-        if !self.can_read || !self.conn.wants_read() || self.conn.is_closed() {
-            return;
-        }
-        self.unplanned = true;
-        match receive_unplanned(&mut self.conn, self.socket.borrow(), at) {
-            Received::Bytes => {}
-            Received::Drained if self.read_closed => {}
-            Received::Drained | Received::Ended | Received::Blocked => self.can_read = false,
-        }
+        self.unplanned |= self.read_with(at, receive_unplanned);
     }
 
     /// [`turn`](Self::turn), except that what the turn queues is not written yet
@@ -297,6 +289,16 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
     }
 
     fn read(&mut self, at: Now) -> bool {
+        self.read_with(at, receive)
+    }
+
+    /// One read with `receive` (which plans the requests the bytes complete, or leaves them
+    /// for the next turn); whether it made progress.
+    fn read_with(
+        &mut self,
+        at: Now,
+        receive: fn(&mut Connection, &TcpStream, Now) -> Received,
+    ) -> bool {
         if !self.can_read || !self.conn.wants_read() {
             return false;
         }
