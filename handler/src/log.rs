@@ -54,13 +54,14 @@ fn push_ip(out: &mut String, ip: IpAddr) {
 /// Appends `n` (below 1000) in decimal.
 fn push_decimal(out: &mut String, n: u16) {
     debug_assert!(n < 1000, "{n} has more than three digits");
-    let digits = [n / 100, n / 10 % 10, n % 10].map(|d| char::from(b'0' + d as u8));
-    let skip = match n {
-        0..10 => 2,
-        10..100 => 1,
-        _ => 0,
-    };
-    out.extend(&digits[skip..]);
+    let digit = |d: u16| char::from(b'0' + (d % 10) as u8);
+    if n >= 100 {
+        out.push(digit(n / 100));
+    }
+    if n >= 10 {
+        out.push(digit(n / 10));
+    }
+    out.push(digit(n));
 }
 
 /// Appends `message` with CPython's log escaping (`_control_char_table`).

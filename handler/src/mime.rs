@@ -149,8 +149,23 @@ fn lookup_override<'a>(settings: &'a Settings, ext: &[u8]) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// `mimetypes.guess_file_type(path, strict=True)[0]`.
+/// `mimetypes.guess_file_type(path, strict=True)[0]`, remembered per thread for the last few
+/// file names: it depends on the last component alone, and a server answers the same few
+/// files over and over.
 fn mimetypes_guess(path: &[u8]) -> Option<&'static str> {
+    thread_local! {
+        static LAST: RefCell<Recent<Box<[u8]>, Option<&'static str>>> =
+            const { RefCell::new(Recent::new()) };
+    }
+    let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+    LAST.with(|last| {
+        last.borrow_mut()
+            .get_or(|known| **known == *name, || (name.into(), guess_name(name)))
+    })
+}
+
+/// [`mimetypes_guess`] of a file name.
+fn guess_name(path: &[u8]) -> Option<&'static str> {
     let mut owned: Cow<'_, [u8]> = Cow::Borrowed(path);
     // The suffix map cannot loop: its replacements end in encoding suffixes it does not map.
     loop {

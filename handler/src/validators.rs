@@ -72,6 +72,17 @@ pub(crate) enum Precondition {
 
 /// RFC 9110 13.2.2, steps 1 to 4, for a `GET` or `HEAD` of an existing file.
 pub(crate) fn evaluate(headers: &Headers, v: &Validators) -> Precondition {
+    // Most requests carry no precondition: one pass over the names settles it, where the
+    // four lookups below would make four.
+    let conditional = headers.iter().any(|field| {
+        field
+            .name()
+            .get(..3)
+            .is_some_and(|start| start.eq_ignore_ascii_case(b"if-"))
+    });
+    if !conditional {
+        return Precondition::Proceed;
+    }
     if headers.contains("If-Match") {
         if !matches_any(headers, "If-Match", v, true) {
             return Precondition::Failed;
