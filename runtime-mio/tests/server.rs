@@ -489,6 +489,89 @@ fn at_the_cap_the_longest_idle_connection_goes() {
     server.stop();
 }
 
+/// A connection whose request was read in a poll is busy from then on, though its request is
+/// planned only at `handle_timeout`: a client accepted later in the same poll, at the cap,
+/// makes room by closing a connection that is really idle.
+#[test]
+fn at_the_cap_a_connection_read_ahead_is_not_taken_for_idle() {
+    use mio::{Events, Poll};
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), b"abc").unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut poll = Poll::new().unwrap();
+    let mut config = config(dir.path(), None);
+    config.max_connections = 2;
+    let mut http = HttpService::new(
+        listener,
+        Arc::new(config),
+        poll.registry(),
+        mio::Token(100)..mio::Token(110),
+    )
+    .unwrap();
+    let mut events = Events::with_capacity(16);
+    let mut turn = |http: &mut HttpService| {
+        poll.poll(&mut events, Some(Duration::from_millis(20)))
+            .unwrap();
+        for event in &events {
+            http.handle_event(poll.registry(), event);
+        }
+        http.handle_timeout(poll.registry(), Instant::now());
+    };
+    let addr = http.local_addr();
+    // Two idle connections; the first has been idle the longest.
+    let mut first = TcpStream::connect(addr).unwrap();
+    while http.connections() < 1 {
+        turn(&mut http);
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    let mut second = TcpStream::connect(addr).unwrap();
+    while http.connections() < 2 {
+        turn(&mut http);
+    }
+    // The first one's request, then a third client: one poll reports both, in that order.
+    first
+        .write_all(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut third = TcpStream::connect(addr).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    for stream in [&first, &second, &third] {
+        stream
+            .set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut answer = Vec::new();
+    let mut second_closed = false;
+    while !(answer.ends_with(b"abc") && second_closed) {
+        assert!(
+            Instant::now() < deadline,
+            "answer {answer:?}, second closed {second_closed}"
+        );
+        turn(&mut http);
+        let mut buf = [0; 4096];
+        match first.read(&mut buf) {
+            Ok(0) => panic!("the busy connection was closed"),
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+        second_closed |= matches!(second.read(&mut buf), Ok(0));
+    }
+    // The third client is served.
+    third
+        .write_all(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    while !answer.ends_with(b"abc") {
+        assert!(Instant::now() < deadline, "third: {answer:?}");
+        turn(&mut http);
+        let mut buf = [0; 4096];
+        if let Ok(n) = third.read(&mut buf) {
+            answer.extend_from_slice(&buf[..n]);
+        }
+    }
+}
+
 /// Scripts one after another, each fed its request body and read to the end: the pipes of
 /// each are registered afresh (their descriptor numbers are the previous one's).
 #[test]
