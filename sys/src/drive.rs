@@ -169,8 +169,8 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
 
     /// One read if the socket is readable, the requests it completes left for the next turn
     /// to plan: a reactor reads every ready connection of a poll, then turns them, so that
-    /// planning them can share the looks at the files they ask for (`handler::with_shared_looks`).
-    /// Later bytes are read by the turns, as usual.
+    /// planning them can share the looks at the files they ask for
+    /// (`handler::with_shared_looks`). Later bytes are read by the turns, as usual.
     pub fn read_ahead(&mut self, at: Now) {
         self.unplanned |= self.read_with(at, receive_unplanned);
     }
