@@ -87,9 +87,9 @@ pub struct HttpService {
     pub(crate) accept_retry: Option<Instant>,
     stopping: bool,
     /// The time of this round of events, read once at its first turn and forgotten when the
-    /// round ends (`handle_timeout`, `shutdown`, and `poll_timeout` before the next poll): every connection of one poll is turned with
-    /// the same reading, as a reactor passes its poll's time (two clock reads per turn were
-    /// 2% of serving a small file).
+    /// round ends (`handle_timeout`, `shutdown`, and `poll_timeout` before the next poll):
+    /// every connection of one poll is turned with the same reading, as a reactor passes its
+    /// poll's time (two clock reads per turn were 2% of serving a small file).
     round: Cell<Option<Now>>,
 }
 

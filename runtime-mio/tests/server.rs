@@ -71,19 +71,30 @@ fn config(dir: &std::path::Path, routes: Option<Arc<dyn Handler>>) -> ServerConf
     config
 }
 
-/// A file service on `listener` in a `Poll` of the test's own, under tokens 100 to 109.
+/// The service `config` describes on `listener`, in a `Poll` of the test's own, under tokens
+/// 100 to 109.
 fn embedded(
     listener: std::net::TcpListener,
-    dir: &std::path::Path,
+    config: ServerConfig,
     poll: &mio::Poll,
 ) -> HttpService {
     HttpService::new(
         listener,
-        Arc::new(config(dir, None)),
+        Arc::new(config),
         poll.registry(),
         mio::Token(100)..mio::Token(110),
     )
     .unwrap()
+}
+
+/// One round of an embedding loop that has only the service: poll (20 ms at most), hand it
+/// the events, then `handle_timeout`.
+fn round(http: &mut HttpService, poll: &mut mio::Poll, events: &mut mio::Events) {
+    poll.poll(events, Some(Duration::from_millis(20))).unwrap();
+    for event in events.iter() {
+        http.handle_event(poll.registry(), event);
+    }
+    http.handle_timeout(poll.registry(), Instant::now());
 }
 
 fn echo() -> Arc<dyn Handler> {
@@ -313,7 +324,7 @@ fn embedded_service_shares_the_poll() {
     poll.registry()
         .register(&mut udp, Token(7), Interest::READABLE)
         .unwrap();
-    let mut http = embedded(listener, dir.path(), &poll);
+    let mut http = embedded(listener, config(dir.path(), None), &poll);
     let addr = http.local_addr();
     let client = std::thread::spawn(move || {
         let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -366,7 +377,7 @@ fn deadlines_due_at_handle_timeout_fire_whatever_the_round_read() {
     let dir = tempfile::tempdir().unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mut poll = Poll::new().unwrap();
-    let mut http = embedded(listener, dir.path(), &poll);
+    let mut http = embedded(listener, config(dir.path(), None), &poll);
     let mut client = TcpStream::connect(http.local_addr()).unwrap();
     client
         .write_all(b"GET /missing HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -380,12 +391,7 @@ fn deadlines_due_at_handle_timeout_fire_whatever_the_round_read() {
     let mut answer = Vec::new();
     while !answer.ends_with(b"</html>\n") {
         assert!(Instant::now() < deadline, "no answer");
-        poll.poll(&mut events, Some(Duration::from_millis(20)))
-            .unwrap();
-        for event in &events {
-            http.handle_event(poll.registry(), event);
-        }
-        http.handle_timeout(poll.registry(), Instant::now());
+        round(&mut http, &mut poll, &mut events);
         let mut buf = [0; 4096];
         if let Ok(n) = client.read(&mut buf) {
             answer.extend_from_slice(&buf[..n]);
@@ -502,22 +508,9 @@ fn at_the_cap_a_connection_read_ahead_is_not_taken_for_idle() {
     let mut poll = Poll::new().unwrap();
     let mut config = config(dir.path(), None);
     config.max_connections = 2;
-    let mut http = HttpService::new(
-        listener,
-        Arc::new(config),
-        poll.registry(),
-        mio::Token(100)..mio::Token(110),
-    )
-    .unwrap();
+    let mut http = embedded(listener, config, &poll);
     let mut events = Events::with_capacity(16);
-    let mut turn = |http: &mut HttpService| {
-        poll.poll(&mut events, Some(Duration::from_millis(20)))
-            .unwrap();
-        for event in &events {
-            http.handle_event(poll.registry(), event);
-        }
-        http.handle_timeout(poll.registry(), Instant::now());
-    };
+    let mut turn = |http: &mut HttpService| round(http, &mut poll, &mut events);
     let addr = http.local_addr();
     // Two idle connections; the first has been idle the longest.
     let mut first = TcpStream::connect(addr).unwrap();

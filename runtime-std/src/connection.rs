@@ -127,8 +127,9 @@ impl Thread<'_> {
     }
 
     /// The wait in the thread's epoll set (made when the connection waits for its second
-    /// request), when no script's pipes are waited for too. `None` when the set cannot be used: the process is out of
-    /// descriptors, or changing the set failed (then the rest of the connection polls).
+    /// request), when no script's pipes are waited for too. `None` when the set cannot be
+    /// used: the process is out of descriptors, or changing the set failed (then the rest of
+    /// the connection polls).
     fn wait_in_set(&mut self, turn: Turn, timeout: Option<&Timespec>) -> Option<bool> {
         if self.driver.pipes().is_some() || self.no_wait_set {
             return None;
