@@ -40,13 +40,15 @@ pub(crate) struct Shared {
     held: AtomicUsize,
 }
 
-/// How many tasks may hold planned responses at once, across the server's threads; the
-/// others write at once. Holding costs memory for as long as the burst lasts (each held
-/// response keeps its connection's buffers out of the per-thread stash), and what a burst of
+/// How many tasks may hold requests read ahead at once, across the server's threads; the
+/// others plan and answer as they read. Holding costs memory for as long as the burst lasts
+/// (each holds its connection's buffers out of the per-thread stash), and what a burst of
 /// many new connections leaves in the allocator's heap stays there: with every task of a
 /// 500-connection burst holding, the server kept 120 more bytes per idle connection;
-/// with 16 at most (and none on a connection's first turn), none.
-const MAX_HELD: usize = 16;
+/// with none on a connection's first turn and 64 at most, none. (16 at most, when held
+/// responses were written in bursts, left half of 32 busy connections out of the read
+/// ahead: each of those plans between two reads, and the reads end the looks shared.)
+const MAX_HELD: usize = 64;
 
 impl Shared {
     /// What the tasks of a server share: `config`, handlers on `handler_threads` threads of
@@ -65,8 +67,8 @@ impl Shared {
         })
     }
 
-    /// Whether a task may hold the responses it is about to plan (then it calls
-    /// [`release_hold`](Self::release_hold) once it wrote them, or found none).
+    /// Whether a task may read requests ahead (then it calls
+    /// [`release_hold`](Self::release_hold) once it answered them, or found none).
     pub(crate) fn try_hold(&self) -> bool {
         if self.held.fetch_add(1, Ordering::Relaxed) < MAX_HELD {
             return true;
@@ -213,7 +215,16 @@ impl SmolServer {
                 Err(_) => break,
             }
         }
-        let result = smol::block_on(executor.run(accept_loop(self.listener, &shared, &executor)));
+        let serve = || smol::block_on(executor.run(accept_loop(self.listener, &shared, &executor)));
+        // One executor thread reads and plans every request: its looks at files can be
+        // shared (see `handler::with_shared_looks`: a look answers only requests this thread
+        // had read before it). With more threads a task may be read on one and planned on
+        // another, which that rule cannot see, so each request looks for itself.
+        let result = if workers.is_empty() {
+            handler::with_shared_looks(serve)
+        } else {
+            serve()
+        };
         quit_tx.close();
         for worker in workers {
             let _ = worker.join();

@@ -170,9 +170,11 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
     /// One read if the socket is readable, the requests it completes left for the next turn
     /// to plan: a reactor reads every ready connection of a poll, then turns them, so that
     /// planning them can share the looks at the files they ask for
-    /// (`handler::with_shared_looks`). Later bytes are read by the turns, as usual.
-    pub fn read_ahead(&mut self, at: Now) {
+    /// (`handler::with_shared_looks`). Later bytes are read by the turns, as usual. Says
+    /// whether bytes wait to be planned.
+    pub fn read_ahead(&mut self, at: Now) -> bool {
         self.unplanned |= self.read_with(at, receive_unplanned);
+        self.unplanned
     }
 
     /// [`turn`](Self::turn), except that what the turn queues is not written yet

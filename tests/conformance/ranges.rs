@@ -493,10 +493,17 @@ fn curl_resume(rt: &'static str) {
 /// Kept-alive connections taking turns, the file replaced (same size, same mtime, another
 /// inode) after each response: the next request, on another connection, gets the new file. A
 /// reactor that shares one look at a file among the requests of one poll must not share it
-/// with a request sent after the change.
+/// with a request sent after the change. One worker and two: smol shares looks only on a
+/// one-thread executor.
 fn replaced_between_two_connections(rt: &'static str) {
+    for workers in ["1", "2"] {
+        replaced_between_two_connections_on(rt, workers);
+    }
+}
+
+fn replaced_between_two_connections_on(rt: &'static str, workers: &str) {
     let fx = Fixture::new();
-    let server = Server::start(rt, &fx.root, &["-p", "HTTP/1.1"]);
+    let server = Server::start(rt, &fx.root, &["-p", "HTTP/1.1", "--workers", workers]);
     let path = fx.path("turns.txt");
     let mtime = SystemTime::UNIX_EPOCH + Duration::from_secs(fixture::MTIME_UNIX);
     let replace = |n: usize| {
@@ -517,7 +524,7 @@ fn replaced_between_two_connections(rt: &'static str) {
         conn.send(b"GET /turns.txt HTTP/1.1\r\nHost: x\r\n\r\n");
         let r = conn.read_response(false);
         assert_eq!(r.code, 200);
-        assert_eq!(r.text(), format!("version {n}"));
+        assert_eq!(r.text(), format!("version {n}"), "{workers} worker(s)");
         replace(n + 1);
     }
     drop(conns);
