@@ -134,12 +134,12 @@ pub(crate) fn serve(
             // once, after a yield, spares the reactor a registration and a wake-up per
             // request (measured: 0.2 `epoll_ctl` per request instead of 1.1); a look that
             // finds nothing costs one `recv`, and the task then waits as usual.
-            let look_again = answering && turn.read && !turn.write;
-            if turn.more || look_again {
+            let read_after_yield = answering && turn.read && !turn.write;
+            if turn.more || read_after_yield {
                 // Out of budget, or looking again soon: let the other tasks of this thread
                 // run first.
                 smol::future::yield_now().await;
-                if look_again {
+                if read_after_yield {
                     driver.readable();
                 }
                 continue;

