@@ -266,7 +266,7 @@ async fn accept_loop(
                 break;
             }
         };
-        configure(stream.get_ref());
+        configure(stream.get_ref(), peer);
         let socket: Handle = Arc::new(stream);
         let admission = shared
             .roster()
