@@ -59,8 +59,9 @@ impl Pace {
         }
     }
 
-    /// Brings the transfers in line with what the connection is doing now.
-    fn sync(&mut self, pending: bool, receiving: bool, now: Instant) {
+    /// Brings the transfers in line with what the connection is doing now (after every
+    /// input; the deadline is asked for once per turn, by `poll_timeout`).
+    pub(crate) fn sync(&mut self, pending: bool, receiving: bool, now: Instant) {
         match (pending, self.sending.is_some()) {
             (true, false) => {
                 self.sending = Some(Transfer::new(now));
@@ -97,7 +98,8 @@ impl Pace {
     }
 
     /// Updates the transfers (see `sync`) and returns the earliest deadline.
-    pub(crate) fn update(
+    #[cfg(test)]
+    fn update(
         &mut self,
         config: &ServerConfig,
         pending: bool,

@@ -68,8 +68,7 @@ impl Connection {
         self.trace_state();
         let pending = self.has_output();
         let receiving = self.receiving();
-        self.pace
-            .update(&self.config, pending, receiving, self.now.instant);
+        self.pace.sync(pending, receiving, self.now.instant);
     }
 
     /// Routes the core's events: request body to the job, the rest answered here. Returns
