@@ -62,7 +62,7 @@ impl HttpService {
         if self.slots.len() >= self.capacity {
             return;
         }
-        sys::listener::configure(&stream, peer);
+        sys::listener::configure(&stream);
         let now = sys::clock::now();
         // The slot is reserved first: the roster keeps the connection's name.
         let key = self.slots.insert(Slot::Taken);

@@ -266,7 +266,7 @@ async fn accept_loop(
                 break;
             }
         };
-        configure(stream.get_ref(), peer);
+        configure(stream.get_ref());
         let socket: Handle = Arc::new(stream);
         let admission = shared
             .roster()

@@ -213,7 +213,7 @@ impl HttpServer {
 
     /// Takes a new connection into the roster and serves it.
     fn admit(&self, stream: TcpStream, peer: SocketAddr) {
-        configure(&stream, peer);
+        configure(&stream);
         // Non-blocking: its thread waits in poll, for the socket and the CGI pipes at once.
         if stream.set_nonblocking(true).is_err() {
             return;

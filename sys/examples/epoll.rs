@@ -143,7 +143,7 @@ impl Loop {
                 }
                 _ => continue,
             };
-            sys::listener::configure(&stream, peer);
+            sys::listener::configure(&stream);
             let data = EventData::new_u64(key);
             if stream.set_nonblocking(true).is_err()
                 || epoll::add(&self.ep, &stream, data, EDGES | EventFlags::RDHUP).is_err()

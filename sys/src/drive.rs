@@ -13,7 +13,9 @@ use serve::{Command, Connection, HandlerTask, Io, Now};
 
 use crate::clock::now;
 use crate::script::{Pipes, Script};
-use crate::socket::{Flushed, Received, flush, receive, receive_unplanned};
+use crate::socket::{
+    Flushed, Received, fix_loopback_send_buffer, flush, is_loopback, receive, receive_unplanned,
+};
 
 /// Rounds of work one turn may take before it yields, so one busy connection cannot starve
 /// the others of a shared loop.
@@ -67,6 +69,9 @@ pub struct Driver<S = TcpStream> {
     read_closed: bool,
     /// [`Driver::read_ahead`] took bytes in that the next turn plans.
     unplanned: bool,
+    /// A connection from this machine whose send buffer is still the kernel's: it is fixed
+    /// before the first file span (see [`fix_loopback_send_buffer`]).
+    loopback_autotuned: bool,
     /// Scripts started so far (see [`Driver::scripts_started`]).
     scripts: u64,
     /// The instant the connection's deadlines were last checked at: a reactor turns a
@@ -80,6 +85,7 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
     /// Drives `conn` over `socket` (blocking or not; non-blocking for an event loop).
     pub fn new(conn: Connection, socket: S) -> Self {
         Self {
+            loopback_autotuned: is_loopback(conn.peer()),
             conn,
             socket,
             script: None,
@@ -252,6 +258,10 @@ impl<S: std::borrow::Borrow<TcpStream>> Driver<S> {
     fn write(&mut self, at: Now) -> bool {
         if self.hold_output || self.write_blocked || self.conn.is_closed() {
             return false;
+        }
+        if self.loopback_autotuned && self.conn.file_follows() {
+            self.loopback_autotuned = false;
+            fix_loopback_send_buffer(self.socket.borrow());
         }
         match flush(&mut self.conn, self.socket.borrow(), at) {
             Ok(Flushed::Done) => false,

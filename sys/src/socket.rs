@@ -8,7 +8,7 @@
 
 use std::fs::File;
 use std::io::{self, IoSlice, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::os::unix::fs::FileExt;
 
 use rustix::io::Errno;
@@ -21,6 +21,36 @@ const MAX_SLICES: usize = 64;
 
 /// The largest single sendfile call; Linux caps one call at about 2 GiB anyway.
 const MAX_SPAN: u64 = 1 << 30;
+
+/// The send buffer a connection from this machine gets before its first file span (the
+/// kernel doubles it for its own bookkeeping). See [`fix_loopback_send_buffer`].
+pub const LOOPBACK_SEND_BUFFER: usize = 128 * 1024;
+
+/// Whether `peer` is this machine: 127.0.0.0/8, `::1`, or 127.0.0.0/8 mapped into IPv6 (a
+/// dual-stack listener's view of an IPv4 client).
+pub fn is_loopback(peer: SocketAddr) -> bool {
+    match peer.ip() {
+        IpAddr::V4(ip) => ip.is_loopback(),
+        IpAddr::V6(ip) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
+}
+
+/// Gives a connection from this machine a send buffer of [`LOOPBACK_SEND_BUFFER`] instead of
+/// the kernel's autotuned one (up to 4 MiB); the driver does it before the connection's
+/// first file span, so a connection that sends none pays no system call.
+///
+/// Measured on 1 MiB files, 32 connections on loopback: with autotuning a run settled either
+/// at about 2,000 responses/s or at about 7,000 (the client then never sleeps), by chance;
+/// with 64-256 KiB every one of 12 runs settled at 5,900-7,500, with 512 KiB every one at
+/// about 2,000 (as nginx, which keeps the default). A fixed buffer caps a connection at
+/// buffer / round trip: on loopback (a round trip of microseconds) gigabytes a second, but
+/// across a network it would cap a long-distance download, so other peers keep the kernel's
+/// autotuning.
+pub fn fix_loopback_send_buffer(socket: &TcpStream) {
+    let _ = rustix::net::sockopt::set_socket_send_buffer_size(socket, LOOPBACK_SEND_BUFFER);
+}
 
 /// How far [`flush`] got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,5 +243,40 @@ fn read_once(
                 return Received::Ended;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+
+    use super::*;
+
+    #[test]
+    fn loopback_peers() {
+        for (peer, local) in [
+            ("127.0.0.1:1", true),
+            ("127.8.9.10:1", true),
+            ("[::1]:1", true),
+            ("[::ffff:127.0.0.1]:1", true),
+            ("10.0.0.1:1", false),
+            ("[::ffff:10.0.0.1]:1", false),
+            ("[2001:db8::1]:1", false),
+            ("0.0.0.0:1", false),
+        ] {
+            assert_eq!(is_loopback(peer.parse().unwrap()), local, "{peer}");
+        }
+    }
+
+    /// Linux reports the buffer doubled.
+    #[test]
+    fn the_loopback_send_buffer_is_fixed() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let _client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (stream, _) = listener.accept().unwrap();
+        let autotuned = rustix::net::sockopt::socket_send_buffer_size(&stream).unwrap();
+        fix_loopback_send_buffer(&stream);
+        let fixed = rustix::net::sockopt::socket_send_buffer_size(&stream).unwrap();
+        assert_eq!(fixed, 2 * LOOPBACK_SEND_BUFFER, "autotuned was {autotuned}");
     }
 }
