@@ -256,9 +256,12 @@ pub fn with_shared_looks<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Ends this thread's round of shared looks (a file was written here): the next request takes
-/// a look of its own.
-pub(crate) fn forget_looks() {
+/// Ends this thread's round of shared looks: the next request takes a look of its own. Called
+/// when a file was written here (an upload), and by a runtime before it applies work done on
+/// another thread (a handler's command: an upload run on the handler pool may have replaced a
+/// file that a pipelined request, already read, asks for next; the arrival count cannot see
+/// that).
+pub fn forget_looks() {
     if ROUND.get().is_some() {
         ROUND.set(Some(next_round()));
     }

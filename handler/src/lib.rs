@@ -136,7 +136,7 @@ pub use context::RequestContext;
 pub use dispatch::{plan_request, unsupported_method_message};
 pub use encoding::{COMPRESS_MAX, COMPRESS_MIN};
 pub use error_page::send_error;
-pub use file_cache::with_shared_looks;
+pub use file_cache::{forget_looks, with_shared_looks};
 pub use listing::list_directory;
 pub use log::{
     access_log, combined_log_line, format_log_line, push_log_escaped, request_log_message,

@@ -35,8 +35,8 @@ pub(crate) struct Shared {
     pub(crate) handlers: Handlers,
     /// Never carries a message: closed, it is the stop signal.
     stop: Receiver<()>,
-    /// Tasks holding the responses they planned until the other ready tasks planned theirs
-    /// (see [`Shared::try_hold`]).
+    /// Tasks holding requests they read ahead until the other ready tasks read theirs (see
+    /// [`Shared::try_hold`]).
     held: AtomicUsize,
 }
 
@@ -77,7 +77,7 @@ impl Shared {
         false
     }
 
-    /// A task that held its responses wrote them (or planned none).
+    /// A task that read ahead answered what it read (or found nothing to read).
     pub(crate) fn release_hold(&self) {
         self.held.fetch_sub(1, Ordering::Relaxed);
     }

@@ -2,8 +2,9 @@
 //! (the socket, the CGI script's pipes, the next deadline, a stop). A blocking read could
 //! not also wait for a pipe, so the socket is non-blocking and everything is waited for at
 //! once: in the thread's own epoll set (`wait_set`), or with `poll(2)` while a script runs.
-//! Between two requests the thread first yields the processor and reads once more: on a busy
-//! server the next request is there by then, and the thread did not sleep.
+//! Before it waits to read (between two requests, or for more of a body) the thread first
+//! yields the processor and reads once more: on a busy server the bytes are there by then, and
+//! the thread did not sleep.
 //!
 //! Your handler runs inline, on this thread, as in Python's `ThreadingHTTPServer`. Each of
 //! its commands goes to the connection, and when the handler waits for an answer that

@@ -299,7 +299,43 @@ fn curl_uploads(rt: &'static str) {
     server.stop_clean();
 }
 
+/// `GET`, `PUT`, `GET` of one file pipelined on one connection: the second `GET` was sent
+/// after the `PUT`, so it gets the uploaded file, even on a server that shares one look at a
+/// file among the requests that arrived before it (smol and mio with one worker): the upload
+/// runs on another thread and changes the file after that look.
+fn pipelined_get_after_put(rt: &'static str) {
+    let fx = Fixture::empty();
+    std::fs::write(fx.root.join("f.txt"), "old").unwrap();
+    let server = Server::start(
+        rt,
+        &fx.root,
+        &[
+            "-p",
+            "HTTP/1.1",
+            "--upload",
+            "--upload-overwrite",
+            "--workers",
+            "1",
+        ],
+    );
+    let mut conn = Conn::open(server.addr);
+    conn.send(
+        b"GET /f.txt HTTP/1.1\r\nHost: x\r\n\r\n\
+          PUT /f.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nnew\
+          GET /f.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    let first = conn.read_response(false);
+    assert_eq!((first.code, first.text()), (200, "old".to_owned()));
+    let put = conn.read_response(false);
+    assert!(put.code / 100 == 2, "{}", put.describe());
+    let second = conn.read_response(false);
+    assert_eq!((second.code, second.text()), (200, "new".to_owned()));
+    drop(conn);
+    server.stop_clean();
+}
+
 runtime_suite!([
+    pipelined_get_after_put,
     put_and_post,
     hostile_names,
     too_large,
