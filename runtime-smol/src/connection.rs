@@ -165,11 +165,14 @@ pub(crate) fn serve(
                 Woke::Readable => driver.readable(),
                 Woke::Writable => driver.writable(),
                 Woke::Command(command) => {
-                    // The handler ran on another thread: what it wrote is no arrival here.
+                    // The handler runs on another thread: what it wrote is no arrival here.
                     handler::forget_looks();
                     driver.command(command);
                 }
-                Woke::HandlerGone => commands.set(None),
+                Woke::HandlerGone => {
+                    handler::forget_looks();
+                    commands.set(None);
+                }
                 Woke::Timer => armed = None,
                 Woke::Other => {}
             }
