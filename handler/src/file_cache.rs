@@ -257,10 +257,10 @@ pub fn with_shared_looks<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// Ends this thread's round of shared looks: the next request takes a look of its own. Called
-/// when a file was written here (an upload), and by a runtime before it applies work done on
-/// another thread (a handler's command: an upload run on the handler pool may have replaced a
-/// file that a pipelined request, already read, asks for next; the arrival count cannot see
-/// that).
+/// when a file was written here (an upload), and by `serve` before it applies a handler's
+/// command: the handler runs on another thread, and an upload there may have replaced a file
+/// that a pipelined request, already read, asks for next (the arrival count cannot see that).
+/// Outside a round it does nothing.
 pub fn forget_looks() {
     if ROUND.get().is_some() {
         ROUND.set(Some(next_round()));

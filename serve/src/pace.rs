@@ -97,19 +97,6 @@ impl Pace {
         }
     }
 
-    /// Updates the transfers (see `sync`) and returns the earliest deadline.
-    #[cfg(test)]
-    fn update(
-        &mut self,
-        config: &ServerConfig,
-        pending: bool,
-        receiving: bool,
-        now: Instant,
-    ) -> Option<Instant> {
-        self.sync(pending, receiving, now);
-        self.deadline(config)
-    }
-
     /// The earliest instant at which a transfer could be cut.
     pub(crate) fn deadline(&self, config: &ServerConfig) -> Option<Instant> {
         let stalled = config
@@ -149,6 +136,21 @@ impl Pace {
 mod tests {
     use super::*;
     use crate::config::Facts;
+
+    impl Pace {
+        /// [`Pace::sync`], then [`Pace::deadline`]: what a connection does after an input
+        /// and at its next turn.
+        fn update(
+            &mut self,
+            config: &ServerConfig,
+            pending: bool,
+            receiving: bool,
+            now: Instant,
+        ) -> Option<Instant> {
+            self.sync(pending, receiving, now);
+            self.deadline(config)
+        }
+    }
 
     /// One reading of the real clock, as an arbitrary origin for a fake one.
     #[expect(

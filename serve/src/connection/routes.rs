@@ -8,6 +8,9 @@ impl Connection {
     /// A command from the handler run of [`Io::RunHandler`].
     pub fn handle_command(&mut self, command: Command, now: Now) {
         self.tick(now);
+        // The handler runs on another thread: a file it wrote (an upload) is no arrival on
+        // this one, so a look shared here could miss it for a pipelined request planned next.
+        handler::forget_looks();
         let Some(Job::Handler(run)) = self.job.as_mut() else {
             return;
         };
